@@ -1,0 +1,118 @@
+"""Activation functions sigma and their derivatives sigma', each beside the other.
+
+Every activation works elementwise on ``z`` of any shape and returns an array of the same dtype.
+``prime(z, a)`` receives both ``z`` and the already computed ``a = sigma(z)`` because several
+derivatives are cheapest from ``a`` (sigmoid: ``a (1 - a)``; tanh: ``1 - a^2``).
+
+Softmax is not elementwise: it is only allowed on the output layer, where the network computes the
+output error with its Jacobian (see :mod:`digitnet.network`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from scipy.special import expit
+
+from digitnet.errors import DigitnetError
+
+
+class Activation(Protocol):
+    name: str
+    elementwise: bool
+
+    def __call__(self, z: np.ndarray) -> np.ndarray: ...
+    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Sigmoid:
+    """sigma(z) = 1 / (1 + e^-z), by SciPy's expit: exact to the last bit, no overflow for any z."""
+
+    name: str = "sigmoid"
+    elementwise: bool = True
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return expit(z)
+
+    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return a * (1 - a)  # sigma'(z) = sigma(z) (1 - sigma(z))
+
+
+@dataclass(frozen=True)
+class Tanh:
+    name: str = "tanh"
+    elementwise: bool = True
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return np.tanh(z)
+
+    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return 1 - a * a  # tanh'(z) = 1 - tanh(z)^2
+
+
+@dataclass(frozen=True)
+class ReLU:
+    """ReLU(z) = max(0, z), the lessons' "modern choice"; its derivative at 0 is taken as 0."""
+
+    name: str = "relu"
+    elementwise: bool = True
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return np.maximum(z, 0)
+
+    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return (z > 0).astype(z.dtype)
+
+
+@dataclass(frozen=True)
+class LeakyReLU:
+    """max(z, slope z): a small slope for negative z keeps the gradient alive."""
+
+    name: str = "leaky-relu"
+    elementwise: bool = True
+    slope: float = 0.01
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return np.where(z > 0, z, z * z.dtype.type(self.slope))
+
+    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return np.where(z > 0, z.dtype.type(1), z.dtype.type(self.slope))
+
+
+@dataclass(frozen=True)
+class Softmax:
+    """a_j = e^{z_j} / sum_k e^{z_k} over each row (one example per row), shifted by the row max."""
+
+    name: str = "softmax"
+    elementwise: bool = False
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        e /= e.sum(axis=-1, keepdims=True)
+        return e
+
+    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        raise TypeError("softmax has a Jacobian, not an elementwise derivative; see vjp()")
+
+    @staticmethod
+    def vjp(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """dC/dz from g = dC/da for each row: J^T g = a * (g - sum_k g_k a_k)."""
+        return a * (g - (g * a).sum(axis=-1, keepdims=True))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    act.name: act for act in (Sigmoid(), ReLU(), LeakyReLU(), Tanh(), Softmax())
+}
+HIDDEN_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if act.elementwise)
+
+
+def get_activation(name: str, *, output: bool = False) -> Activation:
+    """The activation called ``name``; softmax only when ``output`` is true."""
+    allowed = tuple(ACTIVATIONS) if output else HIDDEN_ACTIVATIONS
+    if name not in allowed:
+        what = "output activation" if output else "activation"
+        raise DigitnetError(f"unknown {what} {name!r}; choose one of: {', '.join(allowed)}")
+    return ACTIVATIONS[name]

@@ -1,0 +1,60 @@
+"""The ``digitnet`` command: parse, validate, call one library function, return an exit code.
+
+Each command lives in the module that owns its job and registers itself through a
+``register(subparsers)`` function that sets ``func`` (``args -> int``) on its parser. User errors
+(:class:`~digitnet.errors.DigitnetError`) become one line on stderr and exit code 1; bad options
+exit with argparse's code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from digitnet import __version__
+from digitnet.errors import DigitnetError
+
+# Modules that add subcommands, in the order they appear in ``digitnet --help``.
+COMMAND_MODULES = [
+    "digitnet.commands.train",
+    "digitnet.data.cli",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (argparse prints usage too)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"digitnet: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="digitnet", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.description = "A neural network from scratch that learns handwritten digits."
+    parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse exits on --help, --version and bad options
+        return int(stop.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except DigitnetError as err:
+        print(f"digitnet: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("digitnet: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,137 @@
+"""Costs: how wrong the output activations ``a`` are for the integer labels ``y``.
+
+``a`` and ``z`` have shape ``(n, n_L)``, one example per row; ``y`` holds the ``n`` correct classes
+as integers. Each cost, like Nielsen's, has its value ``fn`` (averaged over the ``n`` examples, as in
+the lessons) and its output error ``delta`` = dC/dz^(L), the first of the four backprop equations.
+Labels become one-hot vectors only here, in :func:`one_hot`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from digitnet.activations import Activation
+from digitnet.errors import DigitnetError
+
+
+def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """The desired output vectors: row i is 1 at position ``y[i]`` and 0 elsewhere."""
+    Y = np.zeros((len(y), n_classes), dtype=dtype)
+    Y[np.arange(len(y)), y] = 1
+    return Y
+
+
+def _a_minus_y(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """a - y with y one-hot, without building y: a copy of a with 1 taken off the right class."""
+    d = a.copy()
+    d[np.arange(len(y)), y] -= 1
+    return d
+
+
+class Cost(Protocol):
+    name: str
+
+    def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float: ...
+    def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Quadratic:
+    """C = (1/n) sum_x sum_j (a_j - y_j)^2, the lessons' cost, for any output activation.
+
+    dC/da_j = 2 (a_j - y_j) / n, and delta = dC/da * sigma'(z) (times softmax's Jacobian for a
+    softmax output).
+    """
+
+    output: Activation
+    name: str = "quadratic"
+
+    def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
+        diff = _a_minus_y(a, y)
+        return float(np.einsum("ij,ij->", diff, diff) / len(a))
+
+    def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        g = _a_minus_y(a, y)
+        g *= a.dtype.type(2 / len(a))
+        return g
+
+    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        g = self.grad_a(a, y)
+        if self.output.elementwise:
+            g *= self.output.prime(z, a)
+            return g
+        return self.output.vjp(a, g)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SoftmaxCrossEntropy:
+    """C = -(1/n) sum_x ln a_y: the log-likelihood of the right class under a softmax output.
+
+    Fused with the softmax, the output error is simply delta = (a - y) / n.
+    """
+
+    output: Activation
+    name: str = "cross-entropy"
+
+    def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
+        zmax = z.max(axis=1, keepdims=True)
+        log_a = z - zmax - np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))  # log-softmax
+        return float(-log_a[np.arange(len(y)), y].sum() / len(a))
+
+    def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        g = np.zeros_like(a)
+        rows = np.arange(len(y))
+        g[rows, y] = -1 / (a[rows, y] * len(a))
+        return g
+
+    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        d = _a_minus_y(a, y)
+        d *= a.dtype.type(1 / len(a))
+        return d
+
+
+@dataclass(frozen=True)
+class SigmoidCrossEntropy:
+    """C = -(1/n) sum_x sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)] for a sigmoid output.
+
+    Its logarithms come from z (ln a = -softplus(-z)), exact even where a rounds to 0 or 1.
+    Fused with the sigmoid, sigma'(z) cancels and the output error is delta = (a - y) / n.
+    """
+
+    output: Activation
+    name: str = "cross-entropy"
+
+    def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
+        rows = np.arange(len(y))
+        total = np.logaddexp(0, z).sum() - z[rows, y].sum()  # sum of -ln(1-a_j) - [y] z_j
+        return float(total / len(a))
+
+    def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return _a_minus_y(a, y) / (a * (1 - a) * len(a))
+
+    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        d = _a_minus_y(a, y)
+        d *= a.dtype.type(1 / len(a))
+        return d
+
+
+COST_NAMES = ("quadratic", "cross-entropy")
+
+
+def get_cost(name: str, output: Activation) -> Cost:
+    """The cost called ``name`` for a network whose output layer uses ``output``."""
+    if name == "quadratic":
+        return Quadratic(output)
+    if name == "cross-entropy":
+        if output.name == "softmax":
+            return SoftmaxCrossEntropy(output)
+        if output.name == "sigmoid":
+            return SigmoidCrossEntropy(output)
+        raise DigitnetError(
+            f"cost 'cross-entropy' needs a 'softmax' or 'sigmoid' output layer, not {output.name!r}"
+        )
+    raise DigitnetError(f"unknown cost {name!r}; choose one of: {', '.join(COST_NAMES)}")

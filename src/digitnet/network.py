@@ -1,0 +1,269 @@
+"""The network: layers of neurons that hold numbers, each layer computed as a = sigma(W a + b).
+
+Shapes, stated once. ``sizes = [n_0, n_1, ..., n_L]`` counts the neurons per layer (784 inputs,
+hidden layers, 10 outputs). Layer ``l`` (1..L) has
+
+- ``W[l]``: the weights, shape ``(n_l, n_{l-1})``; row j holds the weights into neuron j, so
+  ``W[l][j, k]`` is the lessons' ``w_jk^(l)``, from neuron k of layer l-1 to neuron j of layer l;
+- ``b[l]``: the biases, shape ``(n_l,)``.
+
+Python lists are 0-based, so ``W[0]`` is the lessons' ``W^(1)``. A batch of ``n`` examples is
+stored one example per row, so the lessons' column formula ``a = sigma(W a + b)`` becomes, for all
+rows at once, ``A = sigma(A_prev @ W.T + b)``: ``z`` and ``a`` of layer l have shape ``(n, n_l)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from digitnet.activations import Activation, get_activation
+from digitnet.costs import Cost, get_cost
+from digitnet.errors import DigitnetError
+
+INITS = ("normal", "lecun", "xavier", "he")
+
+
+@dataclass
+class Trace:
+    """One forward pass, kept whole: what backprop, the plots, ``explain`` and the web app use.
+
+    ``a[0]`` is the input (n, n_0); for layer l = 1..L, ``z[l]`` = ``a[l-1] @ W.T + b`` and
+    ``a[l] = sigma(z[l])``, both (n, n_l). ``z[0]`` is None. ``masks[l]`` is the dropout mask
+    (already scaled by 1/keep) applied to hidden layer l, or None.
+    """
+
+    z: list[np.ndarray | None]
+    a: list[np.ndarray]
+    masks: list[np.ndarray | None] = field(default_factory=list)
+    dropout: float = 0.0
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.a[-1]
+
+
+@dataclass
+class Gradients:
+    """dC/dW and dC/db for every layer, shaped like ``Network.W`` and ``Network.b``."""
+
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+
+
+class Network:
+    """A multilayer perceptron.
+
+    >>> net = Network([784, 16, 16, 10])          # the lessons' network: 13,002 weights and biases
+    >>> net.n_params
+    13002
+    """
+
+    def __init__(
+        self,
+        sizes: list[int] | tuple[int, ...] = (784, 16, 16, 10),
+        activation: str = "sigmoid",
+        cost: str = "quadratic",
+        init: str = "normal",
+        seed: int | None = 0,
+        output: str | None = None,
+        dtype: str | type = "float32",
+    ) -> None:
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or any(s < 1 for s in sizes):
+            raise DigitnetError(
+                f"sizes must list at least two positive layer sizes (input and output), got {sizes}"
+            )
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise DigitnetError(f"dtype must be float32 or float64, not {self.dtype}")
+        if init not in INITS:
+            raise DigitnetError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
+        self.sizes = sizes
+        self.sigma: Activation = get_activation(activation)
+        self.output_sigma: Activation = get_activation(output or activation, output=True)
+        self.cost: Cost = get_cost(cost, self.output_sigma)
+        self.init = init
+        self.seed = seed
+        self.W, self.b = initial_parameters(sizes, init, np.random.default_rng(seed), self.dtype)
+
+    # -- description ---------------------------------------------------------------------------
+    @property
+    def activation(self) -> str:
+        return self.sigma.name
+
+    @property
+    def output(self) -> str:
+        return self.output_sigma.name
+
+    @property
+    def n_layers(self) -> int:
+        """L, the number of layers of weights (hidden layers + the output layer)."""
+        return len(self.W)
+
+    @property
+    def n_params(self) -> int:
+        return sum(W.size + b.size for W, b in zip(self.W, self.b, strict=True))
+
+    def sigma_of(self, l: int) -> Activation:
+        """The activation of layer l (1..L): the hidden one, or the output one for l = L."""
+        return self.output_sigma if l == self.n_layers else self.sigma
+
+    def __repr__(self) -> str:
+        return (
+            f"Network(sizes={self.sizes}, activation={self.activation!r}, output={self.output!r}, "
+            f"cost={self.cost.name!r}, init={self.init!r}, dtype={self.dtype.name!r})"
+        )
+
+    # -- forward -------------------------------------------------------------------------------
+    def as_input(self, X: np.ndarray) -> np.ndarray:
+        """X as a batch (n, n_0) of this network's dtype; one image (n_0,) becomes a batch of 1."""
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise DigitnetError(
+                f"input has shape {X.shape}, but the network's first layer has {self.sizes[0]} "
+                f"neurons: expected (n, {self.sizes[0]})"
+            )
+        return X.astype(self.dtype, copy=False)
+
+    def trace(
+        self,
+        X: np.ndarray,
+        dropout: float = 0.0,
+        rng: np.random.Generator | None = None,
+    ) -> Trace:
+        """Feed X (n, n_0) forward, keeping every layer's z and a.
+
+        With ``dropout`` p > 0 (training only), each hidden neuron is switched off with
+        probability p and the survivors are scaled by 1/(1-p) ("inverted dropout").
+        """
+        a = self.as_input(X)
+        zs: list[np.ndarray | None] = [None]
+        activations = [a]
+        masks: list[np.ndarray | None] = [None]
+        L = self.n_layers
+        for l, (W, b) in enumerate(zip(self.W, self.b, strict=True), start=1):
+            z = a @ W.T
+            z += b  # z = W a + b, for every row
+            a = self.sigma_of(l)(z)  # a = sigma(z)
+            mask = None
+            if dropout > 0 and l < L:
+                assert rng is not None, "dropout needs a random generator"
+                keep = 1.0 - dropout
+                mask = (rng.random(a.shape, dtype=self.dtype) < keep) / self.dtype.type(keep)
+                a = a * mask
+            zs.append(z)
+            activations.append(a)
+            masks.append(mask)
+        return Trace(zs, activations, masks, dropout)
+
+    def feedforward(self, X: np.ndarray) -> np.ndarray:
+        """The output activations (n, n_L) for the inputs X (n, n_0)."""
+        return self.trace(X).output
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The most active output neuron, the network's answer, for each row of X."""
+        return np.argmax(self.feedforward(X), axis=1)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch: int = 10_000) -> tuple[float, float]:
+        """(cost, accuracy) on the examples X (n, n_0) with integer labels y (n,)."""
+        if len(X) == 0:
+            return float("nan"), float("nan")
+        total_cost, correct = 0.0, 0
+        for start in range(0, len(X), batch):
+            t = self.trace(X[start : start + batch])
+            yb = y[start : start + batch]
+            total_cost += self.cost.fn(t.z[-1], t.output, yb) * len(yb)
+            correct += int((np.argmax(t.output, axis=1) == yb).sum())
+        return total_cost / len(X), correct / len(X)
+
+    def total_cost(self, X: np.ndarray, y: np.ndarray) -> float:
+        """C, the cost averaged over the examples X with labels y."""
+        return self.evaluate(X, y)[0]
+
+    # -- backward ------------------------------------------------------------------------------
+    def backprop(self, trace: Trace, y: np.ndarray) -> Gradients:
+        """The gradient of the cost (averaged over the batch) for every weight and bias.
+
+        Backpropagation by the chain rule, vectorised over the batch, in four equations:
+
+        1. output error:        delta^(L)   = dC/da^(L) * sigma'(z^(L))
+        2. one layer back:      delta^(l)   = (delta^(l+1) W^(l+1)) * sigma'(z^(l))
+                                              (the lessons' W^T delta, one example per row)
+        3. bias gradient:       dC/db^(l)   = sum over the batch of delta^(l)
+        4. weight gradient:     dC/dW^(l)   = delta^(l).T @ a^(l-1)
+                                              (entry j,k: a_k^(l-1) sigma'(z_j^(l)) dC/da_j^(l))
+
+        The 1/n of the average is already inside delta^(L) (see :mod:`digitnet.costs`).
+        """
+        L = self.n_layers
+        nabla_W: list[np.ndarray] = [np.empty(0)] * L
+        nabla_b: list[np.ndarray] = [np.empty(0)] * L
+        delta = self.cost.delta(trace.z[L], trace.a[L], y)  # (1)
+        for l in range(L, 0, -1):
+            nabla_b[l - 1] = delta.sum(axis=0)  # (3)
+            nabla_W[l - 1] = delta.T @ trace.a[l - 1]  # (4)
+            if l > 1:
+                delta = delta @ self.W[l - 1]  # (2): dC/da^(l-1), carried back through W
+                if trace.masks[l - 1] is not None:
+                    delta *= trace.masks[l - 1]
+                delta *= self.sigma.prime(trace.z[l - 1], _pre_dropout(trace, l - 1))
+        return Gradients(nabla_W, nabla_b)
+
+    def gradient(self, X: np.ndarray, y: np.ndarray) -> Gradients:
+        """dC/dW and dC/db on the examples X (n, n_0) with labels y (n,): trace, then backprop."""
+        return self.backprop(self.trace(X), np.asarray(y))
+
+    # -- parameters ----------------------------------------------------------------------------
+    def parameters(self) -> list[np.ndarray]:
+        """Every parameter array, W and b interleaved layer by layer: [W1, b1, W2, b2, ...]."""
+        return [p for W, b in zip(self.W, self.b, strict=True) for p in (W, b)]
+
+    def copy_parameters(self) -> list[np.ndarray]:
+        return [p.copy() for p in self.parameters()]
+
+    def set_parameters(self, params: list[np.ndarray]) -> None:
+        """Copy ``params`` (as from :meth:`parameters`) into this network's arrays, in place."""
+        for mine, new in zip(self.parameters(), params, strict=True):
+            if mine.shape != new.shape:
+                raise DigitnetError(f"parameter shape {new.shape} does not match {mine.shape}")
+            mine[...] = new
+
+
+def _pre_dropout(trace: Trace, l: int) -> np.ndarray:
+    """sigma(z^(l)) before dropout, as sigma' needs it (only sigmoid and tanh read it).
+
+    Kept neurons were scaled by 1/keep, so multiplying by keep restores them; dropped ones are 0
+    and their sigma' is multiplied by a zero mask anyway.
+    """
+    if trace.masks[l] is None:
+        return trace.a[l]
+    return trace.a[l] * trace.a[l].dtype.type(1 - trace.dropout)
+
+
+def initial_parameters(
+    sizes: list[int], init: str, rng: np.random.Generator, dtype: np.dtype
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Random weights W (n_out, n_in) and biases b (n_out,) for each layer.
+
+    - ``normal``: every weight and bias from N(0, 1), the lessons' "totally random" start;
+    - ``lecun``: weights N(0, 1/n_in), so z starts near 1 in size for any layer width; b = 0;
+    - ``xavier``: Glorot's N(0, 2/(n_in + n_out)); b = 0;
+    - ``he``: N(0, 2/n_in), for ReLU layers; b = 0.
+    """
+    Ws, bs = [], []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        std = {
+            "normal": 1.0,
+            "lecun": np.sqrt(1.0 / n_in),
+            "xavier": np.sqrt(2.0 / (n_in + n_out)),
+            "he": np.sqrt(2.0 / n_in),
+        }[init]
+        W = rng.standard_normal((n_out, n_in)) * std
+        b = rng.standard_normal(n_out) if init == "normal" else np.zeros(n_out)
+        Ws.append(W.astype(dtype))
+        bs.append(b.astype(dtype))
+    return Ws, bs

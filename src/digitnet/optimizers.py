@@ -1,0 +1,139 @@
+"""How a step along -grad C is taken, and how the learning rate eta changes over the epochs.
+
+An optimizer updates the parameter arrays in place from their gradients (same shapes, same order
+as ``Network.parameters()``). Plain SGD is the lessons' rule, ``w <- w - eta dC/dw``; the others keep
+a little state per parameter (a velocity, or Adam's moment estimates).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from digitnet.errors import DigitnetError
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+SCHEDULES = ("constant", "step", "cosine")
+
+
+class Optimizer:
+    """Plain stochastic gradient descent: p <- p - eta g."""
+
+    name = "sgd"
+
+    def __init__(self, params: Sequence[np.ndarray]) -> None:
+        self.t = 0  # steps taken
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
+        self.t += 1
+        for p, g in zip(params, grads, strict=True):
+            g *= p.dtype.type(eta)
+            p -= g
+
+
+class Momentum(Optimizer):
+    """Heavy ball: v <- mu v - eta g; p <- p + v. The velocity remembers past steps."""
+
+    name = "momentum"
+
+    def __init__(self, params: Sequence[np.ndarray], mu: float = 0.9) -> None:
+        super().__init__(params)
+        self.mu = mu
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
+        self.t += 1
+        for p, g, v in zip(params, grads, self.v, strict=True):
+            v *= p.dtype.type(self.mu)
+            g *= p.dtype.type(eta)
+            v -= g
+            p += v
+
+
+class Nesterov(Momentum):
+    """Nesterov's accelerated gradient, in the form that needs the gradient at p only:
+    v <- mu v - eta g; p <- p + mu v - eta g (look ahead along the new velocity)."""
+
+    name = "nesterov"
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
+        self.t += 1
+        mu = self.mu
+        for p, g, v in zip(params, grads, self.v, strict=True):
+            g *= p.dtype.type(eta)
+            v *= p.dtype.type(mu)
+            v -= g
+            p += p.dtype.type(mu) * v
+            p -= g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015): steps scaled by running estimates of the gradient's first and
+    second moments, with bias correction. eta around 1e-3 is the usual start."""
+
+    name = "adam"
+
+    def __init__(
+        self,
+        params: Sequence[np.ndarray],
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(params)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step = eta * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        eps_hat = self.eps * math.sqrt(1 - b2**self.t)
+        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
+            f = p.dtype.type
+            m *= f(b1)
+            m += f(1 - b1) * g  # m <- b1 m + (1 - b1) g
+            g *= g
+            v *= f(b2)
+            v += f(1 - b2) * g  # v <- b2 v + (1 - b2) g^2
+            np.sqrt(v, out=g)
+            g += f(eps_hat)
+            p -= f(step) * m / g  # p <- p - eta m_hat / (sqrt(v_hat) + eps)
+
+
+def make_optimizer(name: str, params: Sequence[np.ndarray], momentum: float = 0.9) -> Optimizer:
+    if name == "sgd":
+        return Optimizer(params)
+    if name == "momentum":
+        return Momentum(params, momentum)
+    if name == "nesterov":
+        return Nesterov(params, momentum)
+    if name == "adam":
+        return Adam(params)
+    raise DigitnetError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+
+
+def learning_rate(
+    schedule: str,
+    eta: float,
+    progress: float,
+    epochs: int,
+    step_every: int = 10,
+    step_factor: float = 0.5,
+) -> float:
+    """eta at ``progress`` epochs into training (a float: 2.5 is half-way through epoch 3).
+
+    - ``constant``: eta throughout;
+    - ``step``: eta times ``step_factor`` after every ``step_every`` whole epochs;
+    - ``cosine``: from eta down to 0 along half a cosine over all the epochs.
+    """
+    if schedule == "constant":
+        return eta
+    if schedule == "step":
+        return eta * step_factor ** int(progress // step_every)
+    if schedule == "cosine":
+        return eta * 0.5 * (1 + math.cos(math.pi * min(progress / epochs, 1.0)))
+    raise DigitnetError(f"unknown schedule {schedule!r}; choose one of: {', '.join(SCHEDULES)}")

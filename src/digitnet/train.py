@@ -1,0 +1,257 @@
+"""Stochastic gradient descent on mini-batches: compute -grad C on a few examples, step, repeat.
+
+:func:`train` shuffles the training examples every epoch, cuts them into mini-batches, and for each
+one runs the forward trace, backpropagation and an optimizer step. It never prints: it reports
+through a :class:`Callback` and returns the :class:`History`, one :class:`EpochRecord` an epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from digitnet.errors import DigitnetError, TrainingDiverged
+from digitnet.network import Network
+from digitnet.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides how the network is trained (the network's shape lives in it).
+
+    ``lr`` is eta. ``weight_decay`` is the L2 penalty lambda: the cost gains (lambda/2) sum w^2 over
+    all weights (not biases), so each step adds lambda W to dC/dW. ``dropout`` is the probability
+    of switching off each hidden neuron during training. ``patience`` turns on early stopping: stop
+    after that many epochs without a better validation accuracy, and keep the best weights.
+    ``augment`` is a ``digitnet.data.Augmentation`` applied to each mini-batch, or None.
+    """
+
+    epochs: int = 30
+    batch_size: int = 10
+    lr: float = 3.0
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+    schedule: str = "constant"
+    step_every: int = 10
+    step_factor: float = 0.5
+    patience: int | None = None
+    augment: Any = None
+    seed: int = 0
+    monitor: int = 10_000
+
+    def validate(self) -> None:
+        """Raise a DigitnetError naming the first parameter that makes no sense."""
+        checks = [
+            ("epochs", self.epochs >= 1, "must be at least 1"),
+            ("batch_size", self.batch_size >= 1, "must be at least 1"),
+            ("lr", math.isfinite(self.lr) and self.lr > 0, "must be a positive number"),
+            ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
+            ("weight_decay", self.weight_decay >= 0, "must not be negative"),
+            ("dropout", 0 <= self.dropout < 1, "must be in [0, 1)"),
+            ("step_every", self.step_every >= 1, "must be at least 1"),
+            ("step_factor", 0 < self.step_factor <= 1, "must be in (0, 1]"),
+            ("patience", self.patience is None or self.patience >= 1, "must be at least 1"),
+            ("monitor", self.monitor >= 0, "must not be negative"),
+        ]
+        for name, ok, why in checks:
+            if not ok:
+                raise DigitnetError(f"{name} {why}, got {getattr(self, name)!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise DigitnetError(
+                f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise DigitnetError(
+                f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.augment is not None:
+            d["augment"] = asdict(self.augment)
+        return d
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch did. Costs and accuracies are NaN where there was no such data.
+
+    ``train_cost``/``train_accuracy`` are measured after the epoch on the first ``monitor``
+    training examples; ``seconds`` is the time spent training, ``eval_seconds`` the time measuring.
+    """
+
+    epoch: int
+    lr: float
+    train_cost: float
+    train_accuracy: float
+    validation_cost: float
+    validation_accuracy: float
+    test_accuracy: float
+    seconds: float
+    eval_seconds: float
+
+
+@dataclass
+class History:
+    epochs: list[EpochRecord] = field(default_factory=list)
+    stopped: str = "finished"  # "finished", "early-stopping", "interrupted" or "diverged"
+    best_epoch: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": [asdict(r) for r in self.epochs],
+            "stopped": self.stopped,
+            "best_epoch": self.best_epoch,
+        }
+
+    def column(self, name: str) -> list[float]:
+        return [getattr(r, name) for r in self.epochs]
+
+    @property
+    def last(self) -> EpochRecord:
+        return self.epochs[-1]
+
+
+class Callback:
+    """Hooks for progress reports. Set ``stop_requested`` to end training after the current
+    mini-batch step (the weights are never left half-updated)."""
+
+    stop_requested: bool = False
+    batch_report_every: int = 50
+
+    def on_epoch_start(self, epoch: int, n_batches: int) -> None: ...
+    def on_batches(self, epoch: int, done: int, n_batches: int) -> None: ...
+    def on_epoch_end(self, record: EpochRecord, network: Network) -> None: ...
+
+
+def _check_data(net: Network, X: np.ndarray, y: np.ndarray, what: str) -> None:
+    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
+        raise DigitnetError(
+            f"{what} images have shape {X.shape}, but the network's input layer has "
+            f"{net.sizes[0]} neurons: the first layer size must be {X.shape[-1]}"
+        )
+    if len(X) != len(y):
+        raise DigitnetError(f"{what} has {len(X)} images but {len(y)} labels")
+    if len(y) and (y.min() < 0 or y.max() >= net.sizes[-1]):
+        raise DigitnetError(
+            f"{what} labels go up to {int(y.max())}, but the output layer has only "
+            f"{net.sizes[-1]} neurons"
+        )
+
+
+def train(
+    net: Network,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    config: TrainConfig | None = None,
+    *,
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    callback: Callback | None = None,
+    history: History | None = None,
+) -> History:
+    """Train ``net`` in place on (X_train (n, n_0), y_train (n,)) and return its history.
+
+    Pass an earlier ``history`` to continue (resume) training after its last epoch; the optimizer
+    state starts afresh. Raises :class:`TrainingDiverged` (keeping the last good weights) if the
+    cost becomes NaN or infinite.
+    """
+    config = config or TrainConfig()
+    config.validate()
+    callback = callback or Callback()
+    empty_X = np.zeros((0, net.sizes[0]), net.dtype)
+    empty_y = np.zeros(0, np.intp)
+    X_val, y_val = (empty_X, empty_y) if X_val is None else (X_val, np.asarray(y_val))
+    X_test, y_test = (empty_X, empty_y) if X_test is None else (X_test, np.asarray(y_test))
+    y_train = np.asarray(y_train)
+    for X, y, what in ((X_train, y_train, "training data"), (X_val, y_val, "validation data"),
+                       (X_test, y_test, "test data")):  # fmt: skip
+        _check_data(net, X, y, what)
+    if len(X_train) == 0:
+        raise DigitnetError("training data is empty")
+    if config.patience is not None and len(X_val) == 0:
+        raise DigitnetError("patience (early stopping) needs a validation split, but it is empty")
+
+    X_train = net.as_input(X_train)
+    history = history or History()
+    history.stopped = "finished"
+    first_epoch = len(history.epochs) + 1
+    rng = np.random.default_rng([config.seed, first_epoch])
+    params = net.parameters()
+    optimizer = make_optimizer(config.optimizer, params, config.momentum)
+    n, bs = len(X_train), config.batch_size
+    n_batches = math.ceil(n / bs)
+    best_acc, best_params, since_best = -1.0, None, 0
+    good_params = net.copy_parameters()
+    X_monitor, y_monitor = X_train[: config.monitor], y_train[: config.monitor]
+
+    for epoch in range(first_epoch, config.epochs + 1):
+        callback.on_epoch_start(epoch, n_batches)
+        start = time.perf_counter()
+        perm = rng.permutation(n)
+        lr = learning_rate(config.schedule, config.lr, epoch - 1, config.epochs,
+                           config.step_every, config.step_factor)  # fmt: skip
+        for i in range(n_batches):
+            idx = perm[i * bs : (i + 1) * bs]
+            X, y = X_train[idx], y_train[idx]
+            if config.augment is not None:
+                from digitnet.data import augment_batch
+
+                X = augment_batch(X, config.augment, rng)
+            if config.schedule == "cosine":
+                lr = learning_rate("cosine", config.lr, epoch - 1 + i / n_batches, config.epochs)
+            trace = net.trace(X, config.dropout, rng)
+            grads = net.backprop(trace, y)
+            if config.weight_decay:
+                for W, dW in zip(net.W, grads.W, strict=True):
+                    dW += net.dtype.type(config.weight_decay) * W
+            optimizer.step(params, [p for pair in zip(grads.W, grads.b, strict=True)
+                                    for p in pair], lr)  # fmt: skip
+            if callback.stop_requested:
+                break
+            if (i + 1) % callback.batch_report_every == 0:
+                callback.on_batches(epoch, i + 1, n_batches)
+        seconds = time.perf_counter() - start
+
+        start = time.perf_counter()
+        train_cost, train_acc = net.evaluate(X_monitor, y_monitor)
+        val_cost, val_acc = net.evaluate(X_val, y_val)
+        _, test_acc = net.evaluate(X_test, y_test)
+        record = EpochRecord(epoch, lr, train_cost, train_acc, val_cost, val_acc, test_acc,
+                             seconds, time.perf_counter() - start)  # fmt: skip
+        if not all(math.isfinite(p.sum()) for p in params) or not math.isfinite(train_cost):
+            net.set_parameters(good_params)
+            history.stopped = "diverged"
+            raise TrainingDiverged(
+                f"the cost became {train_cost} in epoch {epoch}: the learning rate "
+                f"(lr={config.lr}) is probably too high; the weights of epoch {epoch - 1} are kept",
+                history,  # type: ignore[arg-type]
+            )
+        good_params = net.copy_parameters()
+        history.epochs.append(record)
+        callback.on_epoch_end(record, net)
+        if callback.stop_requested:
+            history.stopped = "interrupted"
+            return history
+
+        if len(X_val):
+            if val_acc > best_acc:
+                best_acc, since_best, history.best_epoch = val_acc, 0, epoch
+                if config.patience is not None:
+                    best_params = net.copy_parameters()
+            else:
+                since_best += 1
+            if config.patience is not None and since_best >= config.patience:
+                history.stopped = "early-stopping"
+                break
+    if best_params is not None and history.stopped == "early-stopping":
+        net.set_parameters(best_params)
+    return history

@@ -1,8 +1,8 @@
 """Costs: how wrong the output activations ``a`` are for the integer labels ``y``.
 
 ``a`` and ``z`` have shape ``(n, n_L)``, one example per row; ``y`` holds the ``n`` correct classes
-as integers. Each cost, like Nielsen's, has its value ``fn`` (averaged over the ``n`` examples, as in
-the lessons) and its output error ``delta`` = dC/dz^(L), the first of the four backprop equations.
+as integers. Each cost, like Nielsen's, has its value ``fn`` (averaged over the ``n`` examples, as
+in the lessons) and its output error ``delta`` = dC/dz^(L), the first backprop equation.
 Labels become one-hot vectors only here, in :func:`one_hot`.
 """
 

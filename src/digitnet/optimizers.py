@@ -1,8 +1,8 @@
 """How a step along -grad C is taken, and how the learning rate eta changes over the epochs.
 
 An optimizer updates the parameter arrays in place from their gradients (same shapes, same order
-as ``Network.parameters()``). Plain SGD is the lessons' rule, ``w <- w - eta dC/dw``; the others keep
-a little state per parameter (a velocity, or Adam's moment estimates).
+as ``Network.parameters()``). Plain SGD is the lessons' rule, ``w <- w - eta dC/dw``; the others
+keep a little state per parameter (a velocity, or Adam's moment estimates).
 """
 
 from __future__ import annotations

@@ -110,6 +110,14 @@ class History:
             "best_epoch": self.best_epoch,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        try:
+            epochs = [EpochRecord(**r) for r in d.get("epochs", [])]
+        except TypeError as err:
+            raise DigitnetError(f"history in the model file is malformed: {err}") from None
+        return cls(epochs, d.get("stopped", "finished"), d.get("best_epoch"))
+
     def column(self, name: str) -> list[float]:
         return [getattr(r, name) for r in self.epochs]
 
@@ -172,8 +180,11 @@ def train(
     X_val, y_val = (empty_X, empty_y) if X_val is None else (X_val, np.asarray(y_val))
     X_test, y_test = (empty_X, empty_y) if X_test is None else (X_test, np.asarray(y_test))
     y_train = np.asarray(y_train)
-    for X, y, what in ((X_train, y_train, "training data"), (X_val, y_val, "validation data"),
-                       (X_test, y_test, "test data")):  # fmt: skip
+    for X, y, what in (
+        (X_train, y_train, "training data"),
+        (X_val, y_val, "validation data"),
+        (X_test, y_test, "test data"),
+    ):
         _check_data(net, X, y, what)
     if len(X_train) == 0:
         raise DigitnetError("training data is empty")
@@ -193,65 +204,87 @@ def train(
     good_params = net.copy_parameters()
     X_monitor, y_monitor = X_train[: config.monitor], y_train[: config.monitor]
 
-    for epoch in range(first_epoch, config.epochs + 1):
-        callback.on_epoch_start(epoch, n_batches)
-        start = time.perf_counter()
-        perm = rng.permutation(n)
-        lr = learning_rate(config.schedule, config.lr, epoch - 1, config.epochs,
-                           config.step_every, config.step_factor)  # fmt: skip
-        for i in range(n_batches):
-            idx = perm[i * bs : (i + 1) * bs]
-            X, y = X_train[idx], y_train[idx]
-            if config.augment is not None:
-                from digitnet.data import augment_batch
-
-                X = augment_batch(X, config.augment, rng)
-            if config.schedule == "cosine":
-                lr = learning_rate("cosine", config.lr, epoch - 1 + i / n_batches, config.epochs)
-            trace = net.trace(X, config.dropout, rng)
-            grads = net.backprop(trace, y)
-            if config.weight_decay:
-                for W, dW in zip(net.W, grads.W, strict=True):
-                    dW += net.dtype.type(config.weight_decay) * W
-            optimizer.step(params, [p for pair in zip(grads.W, grads.b, strict=True)
-                                    for p in pair], lr)  # fmt: skip
-            if callback.stop_requested:
-                break
-            if (i + 1) % callback.batch_report_every == 0:
-                callback.on_batches(epoch, i + 1, n_batches)
-        seconds = time.perf_counter() - start
-
-        start = time.perf_counter()
-        train_cost, train_acc = net.evaluate(X_monitor, y_monitor)
-        val_cost, val_acc = net.evaluate(X_val, y_val)
-        _, test_acc = net.evaluate(X_test, y_test)
-        record = EpochRecord(epoch, lr, train_cost, train_acc, val_cost, val_acc, test_acc,
-                             seconds, time.perf_counter() - start)  # fmt: skip
-        if not all(math.isfinite(p.sum()) for p in params) or not math.isfinite(train_cost):
-            net.set_parameters(good_params)
-            history.stopped = "diverged"
-            raise TrainingDiverged(
-                f"the cost became {train_cost} in epoch {epoch}: the learning rate "
-                f"(lr={config.lr}) is probably too high; the weights of epoch {epoch - 1} are kept",
-                history,  # type: ignore[arg-type]
+    # Overflow on the way to a NaN is expected when eta is too high: it is caught below.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(first_epoch, config.epochs + 1):
+            callback.on_epoch_start(epoch, n_batches)
+            start = time.perf_counter()
+            perm = rng.permutation(n)
+            lr = learning_rate(
+                config.schedule,
+                config.lr,
+                epoch - 1,
+                config.epochs,
+                config.step_every,
+                config.step_factor,
             )
-        good_params = net.copy_parameters()
-        history.epochs.append(record)
-        callback.on_epoch_end(record, net)
-        if callback.stop_requested:
-            history.stopped = "interrupted"
-            return history
+            for i in range(n_batches):
+                idx = perm[i * bs : (i + 1) * bs]
+                X, y = X_train[idx], y_train[idx]
+                if config.augment is not None:
+                    from digitnet.data import augment_batch
 
-        if len(X_val):
-            if val_acc > best_acc:
-                best_acc, since_best, history.best_epoch = val_acc, 0, epoch
-                if config.patience is not None:
-                    best_params = net.copy_parameters()
-            else:
-                since_best += 1
-            if config.patience is not None and since_best >= config.patience:
-                history.stopped = "early-stopping"
-                break
+                    X = augment_batch(X, config.augment, rng)
+                if config.schedule == "cosine":
+                    lr = learning_rate(
+                        "cosine", config.lr, epoch - 1 + i / n_batches, config.epochs
+                    )
+                trace = net.trace(X, config.dropout, rng)
+                grads = net.backprop(trace, y)
+                if config.weight_decay:
+                    for W, dW in zip(net.W, grads.W, strict=True):
+                        dW += net.dtype.type(config.weight_decay) * W
+                optimizer.step(
+                    params, [p for pair in zip(grads.W, grads.b, strict=True) for p in pair], lr
+                )
+                if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
+                    history.stopped = "interrupted"
+                    return history
+                if (i + 1) % callback.batch_report_every == 0:
+                    callback.on_batches(epoch, i + 1, n_batches)
+            seconds = time.perf_counter() - start
+
+            start = time.perf_counter()
+            train_cost, train_acc = net.evaluate(X_monitor, y_monitor)
+            val_cost, val_acc = net.evaluate(X_val, y_val)
+            _, test_acc = net.evaluate(X_test, y_test)
+            record = EpochRecord(
+                epoch,
+                lr,
+                train_cost,
+                train_acc,
+                val_cost,
+                val_acc,
+                test_acc,
+                seconds,
+                time.perf_counter() - start,
+            )
+            if not all(math.isfinite(p.sum()) for p in params) or not math.isfinite(train_cost):
+                net.set_parameters(good_params)
+                history.stopped = "diverged"
+                raise TrainingDiverged(
+                    f"the cost became {train_cost} in epoch {epoch}: the learning rate "
+                    f"(lr={config.lr}) is probably too high; kept the weights "
+                    + (f"of epoch {epoch - 1}" if epoch > 1 else "it started with"),
+                    history,  # type: ignore[arg-type]
+                )
+            good_params = net.copy_parameters()
+            history.epochs.append(record)
+            callback.on_epoch_end(record, net)
+            if callback.stop_requested:
+                history.stopped = "interrupted"
+                return history
+
+            if len(X_val):
+                if val_acc > best_acc:
+                    best_acc, since_best, history.best_epoch = val_acc, 0, epoch
+                    if config.patience is not None:
+                        best_params = net.copy_parameters()
+                else:
+                    since_best += 1
+                if config.patience is not None and since_best >= config.patience:
+                    history.stopped = "early-stopping"
+                    break
     if best_params is not None and history.stopped == "early-stopping":
         net.set_parameters(best_params)
     return history

@@ -1,0 +1,132 @@
+"""``digitnet eval`` and ``digitnet predict``: what a trained model gets right, and what it sees.
+
+``eval`` scores a model on its dataset's test set: accuracy, per-class precision and recall, the
+confusion matrix and the cost, beside the naive average-darkness classifier of Nielsen's book.
+``predict`` reads photos or drawings of digits, prepares them the way MNIST was made (see
+:mod:`digitnet.preprocess`) and prints the network's answer with its top three probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitnet.model_io import load_model
+from digitnet.network import Network
+
+
+def register(subparsers: Any) -> None:
+    e = subparsers.add_parser("eval", help="score a model on the test set")
+    e.add_argument("model", type=Path)
+    e.add_argument("--dataset", help="default: the one the model was trained on")
+    e.add_argument("--data-dir", type=Path)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=run_eval)
+
+    p = subparsers.add_parser("predict", help="recognise digits in image files")
+    p.add_argument("model", type=Path)
+    p.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=run_predict)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """counts[i, j]: how many examples of class i were answered j."""
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def average_darkness(X_train: np.ndarray, y_train: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Nielsen's baseline: answer the class whose training images are, on average, as dark."""
+    darkness = X_train.sum(axis=1)
+    classes = np.unique(y_train)
+    means = np.array([darkness[y_train == c].mean() for c in classes])
+    return classes[np.argmin(np.abs(X.sum(axis=1)[:, None] - means[None, :]), axis=1)]
+
+
+def scores(net: Network, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, Any]:
+    trace = net.trace(X)
+    predicted = np.argmax(trace.output, axis=1)
+    counts = confusion_matrix(y, predicted, n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.diag(counts) / counts.sum(axis=0)
+        recall = np.diag(counts) / counts.sum(axis=1)
+    return {
+        "accuracy": float(np.mean(predicted == y)),
+        "cost": net.cost.fn(trace.z[-1], trace.output, y),
+        "precision": [None if np.isnan(p) else float(p) for p in precision],
+        "recall": [None if np.isnan(r) else float(r) for r in recall],
+        "confusion": counts.tolist(),
+    }
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from digitnet.commands.train import load_data
+
+    net, header = load_model(args.model)
+    name = args.dataset or header.get("dataset", {}).get("name", "mnist")
+    data = load_data(name, args.data_dir, validation=0)
+    result = scores(net, data.X_test, data.y_test, net.sizes[-1])
+    baseline = average_darkness(data.X_train, data.y_train, data.X_test)
+    result["baseline_accuracy"] = float(np.mean(baseline == data.y_test))
+    result["baseline"] = "average darkness"
+    result["dataset"] = {"name": data.name, "source": data.source, "n_test": len(data.y_test)}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"data: {data.source}")
+    print(f"accuracy  {100 * result['accuracy']:.2f}%   cost {result['cost']:.4f}   "
+          f"(average-darkness baseline: {100 * result['baseline_accuracy']:.2f}%)")  # fmt: skip
+    names = data.class_names
+    width = max(len(n) for n in names)
+    print(f"\n{'class':<{width}}  precision  recall")
+    for name, p, r in zip(names, result["precision"], result["recall"], strict=True):
+        print(f"{name:<{width}}  {_pct(p):>9}  {_pct(r):>6}")
+    print("\nconfusion matrix (rows: true class, columns: answer)")
+    print("     " + "".join(f"{j:>6}" for j in range(len(names))))
+    for i, row in enumerate(result["confusion"]):
+        print(f"{i:>5}" + "".join(f"{c:>6}" for c in row))
+    return 0
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from digitnet.preprocess import to_mnist
+
+    net, header = load_model(args.model)
+    X = np.stack([to_mnist(path) for path in args.images])
+    P = probabilities(net, X)
+    results = []
+    for path, p in zip(args.images, P, strict=True):
+        order = np.argsort(p)[::-1]
+        results.append({
+            "file": str(path),
+            "digit": int(order[0]),
+            "probabilities": [float(v) for v in p],
+            "top3": [[int(k), float(p[k])] for k in order[:3]],
+        })  # fmt: skip
+    if args.json:
+        print(json.dumps([{k: r[k] for k in ("file", "digit", "probabilities")} for r in results]))
+        return 0
+    for r in results:
+        top = "  ".join(f"{k}: {100 * v:.1f}%" for k, v in r["top3"])
+        print(f"{r['file']}: {r['digit']}   ({top})")
+    return 0
+
+
+def probabilities(net: Network, X: np.ndarray) -> np.ndarray:
+    """The network's output as probabilities: softmax outputs as they are, others normalised."""
+    a = net.feedforward(X).astype(np.float64)
+    if net.output == "softmax":
+        return a
+    a = np.clip(a, 0, None)
+    total = a.sum(axis=1, keepdims=True)
+    return np.where(total > 0, a / np.where(total > 0, total, 1), 1 / a.shape[1])

@@ -1,0 +1,379 @@
+"""``digitnet train`` and ``digitnet demo``: train a network from the command line.
+
+A progress bar runs during each epoch (on a terminal) and one table row is printed per epoch.
+After every epoch a checkpoint is written beside the model file; ``--resume`` continues from it.
+Ctrl-C finishes the current mini-batch step, saves the checkpoint and says how to resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from contextlib import contextmanager
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitnet.costs import COST_NAMES
+from digitnet.errors import DigitnetError
+from digitnet.model_io import load_model, save_model
+from digitnet.network import INITS, Network
+from digitnet.optimizers import OPTIMIZERS, SCHEDULES
+from digitnet.presets import PRESETS, get_preset
+from digitnet.train import Callback, EpochRecord, History, TrainConfig, train
+
+# command-line option -> (section, field) of the recipe
+NETWORK_OPTIONS = ("layers", "activation", "output", "cost", "init")
+TRAINING_OPTIONS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("augment",))
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("train", help="train a network", description=__doc__)
+    add_training_options(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/model.npz"),
+        help="model file to write (default runs/model.npz)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the checkpoint beside --out"
+    )
+    p.set_defaults(func=run_train)
+
+    d = subparsers.add_parser("demo", help="train the lessons' network and write pictures to runs/")
+    d.add_argument("--data-dir", type=Path, default=None)
+    d.add_argument("--epochs", type=int, default=None, help="default: the lessons' 30")
+    d.add_argument("--out-dir", type=Path, default=Path("runs/demo"))
+    d.set_defaults(func=run_demo)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("recipe (defaults: the lessons' network, or the --preset)")
+    g.add_argument("--preset", choices=list(PRESETS), help="start from a documented recipe")
+    g.add_argument("--layers", help="layer sizes, e.g. 784,16,16,10")
+    g.add_argument("--activation", choices=list(HIDDEN_ACTIVATIONS))
+    g.add_argument("--output", choices=list(ACTIVATIONS), help="output layer (default: same)")
+    g.add_argument("--cost", choices=list(COST_NAMES))
+    g.add_argument("--init", choices=list(INITS))
+    g.add_argument("--optimizer", choices=list(OPTIMIZERS))
+    g.add_argument("--lr", type=float, help="learning rate eta")
+    g.add_argument("--momentum", type=float)
+    g.add_argument("--batch-size", type=positive_int)
+    g.add_argument("--epochs", type=positive_int)
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--dropout", type=float)
+    g.add_argument("--schedule", choices=list(SCHEDULES))
+    g.add_argument("--patience", type=positive_int, help="early stopping on validation accuracy")
+    g.add_argument("--augment", help="e.g. 'translate=2,rotate=10,elastic=34' or 'none'")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--dtype", choices=["float32", "float64"])
+    d = p.add_argument_group("data")
+    d.add_argument("--dataset", help="mnist, fashion-mnist or kmnist")
+    d.add_argument("--data-dir", type=Path, help="folder holding mnist/, fashion-mnist/, ...")
+    d.add_argument(
+        "--validation",
+        type=int,
+        default=10_000,
+        help="training images held out for validation (default 10000)",
+    )
+    d.add_argument("--download", action="store_true", help="download the dataset if missing")
+
+
+DEFAULT_AUGMENT = {"translate": 2, "rotate": 10.0, "elastic": 34.0}
+
+
+def parse_augment(text: str | None) -> dict[str, float] | None:
+    """'translate=2,rotate=10,elastic=34' -> Augmentation fields; 'none' -> None."""
+    if text is None or text.strip().lower() in ("", "none", "off"):
+        return None
+    names = {
+        "translate": "translate",
+        "rotate": "rotate",
+        "elastic": "elastic_alpha",
+        "elastic_sigma": "elastic_sigma",
+    }
+    spec: dict[str, float] = {"translate": 0, "rotate": 0.0, "elastic_alpha": 0.0}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in names:
+            raise DigitnetError(
+                f"--augment: unknown part {key!r}; use translate=PIXELS, rotate=DEGREES, "
+                f"elastic=ALPHA (e.g. translate=2,rotate=10)"
+            )
+        try:
+            spec[names[key]] = float(value) if value else DEFAULT_AUGMENT.get(key, 0.0)
+        except ValueError:
+            raise DigitnetError(f"--augment: {key} needs a number, got {value!r}") from None
+    spec["translate"] = int(spec["translate"])
+    return spec
+
+
+def recipe_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The preset (default 'lessons') with every option the user gave laid over it."""
+    preset = get_preset(args.preset or "lessons")
+    network = dict(preset.network)
+    training = dict(preset.training)
+    augment = preset.augment
+    if args.layers:
+        try:
+            network["sizes"] = [int(s) for s in args.layers.split(",")]
+        except ValueError:
+            raise DigitnetError(
+                f"--layers must be sizes like 784,16,16,10, got {args.layers!r}"
+            ) from None
+    for name in ("activation", "output", "cost", "init", "dtype"):
+        if getattr(args, name, None) is not None:
+            network[name] = getattr(args, name)
+    for name in TRAINING_OPTIONS:
+        if getattr(args, name, None) is not None:
+            training[name] = getattr(args, name)
+    if args.augment is not None:
+        augment = parse_augment(args.augment)
+    return {
+        "preset": args.preset or "lessons",
+        "network": network,
+        "training": training,
+        "augment": augment,
+        "dataset": args.dataset or preset.dataset,
+    }
+
+
+def make_config(training: dict[str, Any], augment: dict[str, Any] | None) -> TrainConfig:
+    config = TrainConfig(**training)
+    if augment:
+        from digitnet.data import Augmentation
+
+        config.augment = Augmentation(**augment)
+    config.validate()
+    return config
+
+
+def load_data(name: str, data_dir: Path | None, validation: int = 10_000, download: bool = False):
+    from digitnet.data import load
+
+    return load(name, data_dir=data_dir, validation=validation, allow_download=download)
+
+
+class ConsoleProgress(Callback):
+    """A tqdm bar per epoch on stderr (only on a terminal), a table row per epoch on stdout,
+    and a checkpoint written after every epoch."""
+
+    def __init__(self, total_epochs: int, save_checkpoint) -> None:
+        self.total_epochs = total_epochs
+        self.save_checkpoint = save_checkpoint
+        self.bar: tqdm | None = None
+        self.header_printed = False
+
+    def on_epoch_start(self, epoch: int, n_batches: int) -> None:
+        if not self.header_printed:
+            print(
+                f"{'epoch':>5}  {'cost':>8}  {'train':>7}  {'valid':>7}  {'test':>7}  "
+                f"{'seconds':>7}",
+                flush=True,
+            )
+            self.header_printed = True
+        self.bar = tqdm(
+            total=n_batches,
+            desc=f"epoch {epoch}/{self.total_epochs}",
+            unit="batch",
+            leave=False,
+            file=sys.stderr,
+            disable=None,
+            mininterval=0.2,
+        )
+
+    def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
+    def on_epoch_end(self, record: EpochRecord, network: Network) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        tqdm.write(
+            f"{record.epoch:>5}  {record.train_cost:>8.4f}  {_pct(record.train_accuracy)}  "
+            f"{_pct(record.validation_accuracy)}  {_pct(record.test_accuracy)}  "
+            f"{record.seconds:>7.2f}",
+            file=sys.stdout,
+        )
+        self.save_checkpoint()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:>6.2f}%" if x == x else f"{'-':>7}"
+
+
+def checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".checkpoint.npz")
+
+
+@contextmanager
+def stop_on_ctrl_c(callback: Callback):
+    """The first Ctrl-C asks training to stop after the current step; a second one aborts."""
+
+    def handler(signum, frame):
+        if callback.stop_requested:
+            raise KeyboardInterrupt
+        callback.stop_requested = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: no handler, Ctrl-C behaves as usual
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_training(
+    recipe: dict[str, Any],
+    out: Path,
+    data_dir: Path | None,
+    validation: int,
+    download: bool = False,
+    resume: bool = False,
+) -> tuple[Network, History, Any]:
+    """Train the recipe's network, checkpointing beside ``out``; return (net, history, data)."""
+    ckpt = checkpoint_path(out)
+    history = History()
+    if resume:
+        if not ckpt.exists():
+            raise DigitnetError(f"no checkpoint to resume at {ckpt}")
+        net, header = load_model(ckpt)
+        saved = header.get("recipe")
+        if not isinstance(saved, dict):
+            raise DigitnetError(f"{ckpt}: checkpoint has no recipe to resume")
+        epochs = recipe["training"].get("epochs")
+        recipe = dict(saved, training=dict(saved["training"], epochs=epochs))
+        history = History.from_dict(header.get("history", {}))
+    net_kwargs = dict(recipe["network"])
+    config = make_config(recipe["training"], recipe["augment"])
+    if not resume:
+        net = Network(seed=config.seed, **net_kwargs)
+    data = load_data(recipe["dataset"], data_dir, validation, download)
+    print(f"data: {data.source}", flush=True)
+    print(f"network: {net}", flush=True)
+
+    def header_extras() -> dict[str, Any]:
+        return {
+            "recipe": recipe,
+            "dataset": {"name": data.name, "checksum": data.checksum, "source": data.source},
+            "training": config.to_dict(),
+            "history": history.to_dict(),
+        }
+
+    def save_checkpoint() -> None:
+        save_model(ckpt, net, **header_extras())
+
+    progress = ConsoleProgress(config.epochs, save_checkpoint)
+    try:
+        with stop_on_ctrl_c(progress):
+            train(
+                net,
+                data.X_train,
+                data.y_train,
+                config,
+                X_val=data.X_val,
+                y_val=data.y_val,
+                X_test=data.X_test,
+                y_test=data.y_test,
+                callback=progress,
+                history=history,
+            )
+    except DigitnetError:
+        save_checkpoint()
+        raise
+    finally:
+        progress.close()
+    if history.stopped == "interrupted":
+        save_checkpoint()
+        print(
+            f"interrupted: checkpoint saved to {ckpt}; resume with: digitnet train --out {out} "
+            f"--resume",
+            file=sys.stderr,
+        )
+        return net, history, data
+    save_model(out, net, **header_extras())
+    ckpt.unlink(missing_ok=True)
+    return net, history, data
+
+
+def run_train(args: argparse.Namespace) -> int:
+    recipe = recipe_from_args(args)
+    net, history, _ = run_training(
+        recipe, args.out, args.data_dir, args.validation, args.download, args.resume
+    )
+    if history.stopped == "interrupted":
+        return 130
+    last = history.last
+    print(
+        f"test accuracy {100 * last.test_accuracy:.2f}% after {last.epoch} epochs "
+        f"({history.stopped}); model written to {args.out}"
+    )
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Train the lessons' network, then write the model, curves and weight pictures."""
+    out_dir: Path = args.out_dir
+    recipe = recipe_from_args(
+        argparse.Namespace(
+            preset="lessons",
+            layers=None,
+            augment=None,
+            dataset=None,
+            **{name: None for name in ("activation", "output", "cost", "init", "dtype")},
+            **{name: None for name in TRAINING_OPTIONS},
+        )
+    )
+    if args.epochs:
+        recipe["training"]["epochs"] = args.epochs
+    model = out_dir / "model.npz"
+    net, history, data = run_training(recipe, model, args.data_dir, 10_000)
+    if history.stopped == "interrupted":
+        return 130
+    written = [model]
+    written += write_pictures(net, history, out_dir)
+    print(f"test accuracy {100 * history.last.test_accuracy:.2f}% ({data.source})")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def write_pictures(net: Network, history: History, out_dir: Path) -> list[Path]:
+    """The learning curves and the first layer's weight images, as PNG files."""
+    try:
+        from digitnet import views
+    except ImportError:  # the views arrive with the inside-the-network issue
+        return []
+    from digitnet.model_io import atomic_write
+
+    written = []
+    for name, figure in (
+        ("curves", views.curves(history.to_dict())),
+        ("weights", views.weights(net)),
+    ):
+        path = out_dir / f"{name}.png"
+        with atomic_write(path) as f:
+            figure.savefig(f, format="png", dpi=100)
+        written.append(path)
+    return written

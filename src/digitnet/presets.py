@@ -1,0 +1,102 @@
+"""Named recipes: a network and the way to train it, each with the accuracy it was measured at.
+
+``digitnet train --preset NAME`` starts from one of these; any option given beside it overrides
+the preset's value. The measured numbers live in the README and ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from digitnet.errors import DigitnetError
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    network: dict[str, Any]
+    training: dict[str, Any]
+    dataset: str = "mnist"
+    augment: dict[str, Any] | None = field(default=None)
+
+
+PRESETS: dict[str, Preset] = {
+    "lessons": Preset(
+        "the lessons' network: 784-16-16-10, sigmoid, quadratic cost, SGD, batch 10, eta 3.0, "
+        "30 epochs, weights N(0, 1/n_in)",
+        network=dict(sizes=[784, 16, 16, 10], activation="sigmoid", cost="quadratic", init="lecun"),
+        training=dict(epochs=30, batch_size=10, lr=3.0, optimizer="sgd"),
+    ),
+    "lessons-96": Preset(
+        "the same 784-16-16-10 sigmoid network and quadratic cost, trained better: momentum, "
+        "a cosine schedule, more epochs and two-pixel shifts",
+        network=dict(sizes=[784, 16, 16, 10], activation="sigmoid", cost="quadratic", init="lecun"),
+        training=dict(
+            epochs=60, batch_size=10, lr=1.0, optimizer="momentum", momentum=0.9, schedule="cosine"
+        ),
+        augment=dict(translate=1, rotate=0.0, elastic_alpha=0.0),
+    ),
+    "modern": Preset(
+        "the lessons' 'couple of tweaks': wider ReLU layers, softmax + cross-entropy, He init, "
+        "momentum, cosine schedule",
+        network=dict(
+            sizes=[784, 256, 128, 10],
+            activation="relu",
+            output="softmax",
+            cost="cross-entropy",
+            init="he",
+        ),
+        training=dict(
+            epochs=15, batch_size=64, lr=0.05, optimizer="momentum", momentum=0.9, schedule="cosine"
+        ),
+    ),
+    "best": Preset(
+        "Simard et al.'s 784-800-10 style MLP, wider and with dropout, on shifted, rotated and "
+        "elastically distorted digits",
+        network=dict(
+            sizes=[784, 1024, 1024, 10],
+            activation="relu",
+            output="softmax",
+            cost="cross-entropy",
+            init="he",
+        ),
+        training=dict(
+            epochs=30,
+            batch_size=128,
+            lr=0.05,
+            optimizer="momentum",
+            momentum=0.9,
+            schedule="cosine",
+            dropout=0.2,
+        ),
+        augment=dict(translate=2, rotate=10.0, elastic_alpha=0.0),
+    ),
+    "fashion": Preset(
+        "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, dropout, momentum, cosine",
+        network=dict(
+            sizes=[784, 1024, 1024, 10],
+            activation="relu",
+            output="softmax",
+            cost="cross-entropy",
+            init="he",
+        ),
+        training=dict(
+            epochs=30,
+            batch_size=128,
+            lr=0.05,
+            optimizer="momentum",
+            momentum=0.9,
+            schedule="cosine",
+            dropout=0.3,
+        ),
+        dataset="fashion-mnist",
+        augment=dict(translate=1, rotate=0.0, elastic_alpha=0.0),
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise DigitnetError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]

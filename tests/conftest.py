@@ -1,0 +1,33 @@
+"""Shared fixtures: the real datasets in ../shared/data (or $DIGITNET_DATA).
+
+Tests that need real data fail, never skip, when it is missing: CI has it beside the repo.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("DIGITNET_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    assert (path / "mnist").is_dir(), f"the shared datasets are missing at {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(shared_data: Path):
+    """Full MNIST, loaded once per test session: 50,000 train, 10,000 validation, 10,000 test."""
+    from digitnet.data import load
+
+    data = load("mnist", data_dir=shared_data, validation=10_000)
+    assert not data.embedded and len(data.y_train) == 50_000
+    return data

@@ -132,6 +132,8 @@ def load_model(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not path.is_file():
         raise DigitnetError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):
+        raise DigitnetError(f"{path}: not a readable .npz model file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}

@@ -1,0 +1,203 @@
+"""The command line, run in-process through ``main([...])`` on real MNIST."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from digitnet.cli import main
+from digitnet.commands import train as train_command
+from digitnet.model_io import load_model, save_model
+from digitnet.network import Network
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *words: str) -> None:
+    assert code != 0
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def lessons_model(tmp_path_factory, shared_data):
+    """The lessons' preset, trained for one epoch through the command line."""
+    out = tmp_path_factory.mktemp("lessons") / "model.npz"
+    code = main(["train", "--preset", "lessons", "--epochs", "1", "--data-dir", str(shared_data),
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0
+    return out
+
+
+def test_train_writes_a_model_with_its_recipe_and_history(lessons_model, capsys):
+    net, header = load_model(lessons_model)
+    assert net.sizes == [784, 16, 16, 10] and net.activation == "sigmoid"
+    assert header["cost"] == "quadratic"
+    assert header["training"]["lr"] == 3.0 and header["training"]["batch_size"] == 10
+    assert header["dataset"]["name"] == "mnist" and len(header["dataset"]["checksum"]) == 64
+    epochs = header["history"]["epochs"]
+    assert len(epochs) == 1 and epochs[0]["test_accuracy"] > 0.85
+    assert not lessons_model.with_name("model.checkpoint.npz").exists()
+
+
+def test_train_prints_a_row_per_epoch(tmp_path, shared_data, capsys):
+    options = "--layers 784,32,10 --activation relu --output softmax --cost cross-entropy "
+    options += "--init he --optimizer momentum --lr 0.05 --batch-size 64 --epochs 2"
+    code, out, err = run(capsys, "train", *options.split(), "--data-dir", shared_data,
+                         "--out", tmp_path / "m.npz")  # fmt: skip
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [row.split()[0] for row in rows] == ["1", "2"]
+    assert "test accuracy" in out and str(tmp_path / "m.npz") in out
+    assert "full MNIST" in out
+
+
+def test_eval_json_gives_the_accuracy_as_a_fraction(lessons_model, shared_data, capsys):
+    code, out, _ = run(capsys, "eval", lessons_model, "--data-dir", shared_data, "--json")
+    assert code == 0
+    result = json.loads(out)
+    _, header = load_model(lessons_model)
+    assert result["accuracy"] == pytest.approx(header["history"]["epochs"][-1]["test_accuracy"])
+    assert 0 < result["accuracy"] < 1
+    counts = np.array(result["confusion"])
+    assert counts.shape == (10, 10) and counts.sum() == 10_000
+    assert 0.2 < result["baseline_accuracy"] < 0.25  # Nielsen's average darkness: 22.25%
+    code, out, _ = run(capsys, "eval", lessons_model, "--data-dir", shared_data)
+    assert "precision" in out and "average-darkness baseline" in out
+
+
+def test_a_saved_model_predicts_bit_identically_in_a_fresh_process(lessons_model, mnist, tmp_path):
+    net, _ = load_model(lessons_model)
+    here = net.feedforward(mnist.X_test[:500])
+    out = tmp_path / "there.npy"
+    script = (
+        "import sys, numpy as np; from digitnet.model_io import load_model;"
+        "net, _ = load_model(sys.argv[1]); X = np.load(sys.argv[2]);"
+        "np.save(sys.argv[3], net.feedforward(X))"
+    )
+    np.save(tmp_path / "X.npy", mnist.X_test[:500])
+    subprocess.run([sys.executable, "-c", script, str(lessons_model), str(tmp_path / "X.npy"),
+                    str(out)], check=True)  # fmt: skip
+    there = np.load(out)
+    assert here.tobytes() == there.tobytes()
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, shared_data, capsys, monkeypatch):
+    out = tmp_path / "m.npz"
+    original = train_command.ConsoleProgress.on_batches
+
+    def interrupt_in_epoch_2(self, epoch, done, n_batches):
+        original(self, epoch, done, n_batches)
+        if epoch == 2:
+            self.stop_requested = True  # what the SIGINT handler does
+
+    monkeypatch.setattr(train_command.ConsoleProgress, "on_batches", interrupt_in_epoch_2)
+    args = ["train", "--layers", "784,16,10", "--epochs", "3", "--data-dir", shared_data,
+            "--out", out]  # fmt: skip
+    code, _, err = run(capsys, *args)
+    assert code == 130
+    assert "resume with" in err and "--resume" in err
+    checkpoint = out.with_name("m.checkpoint.npz")
+    assert checkpoint.exists() and not out.exists()
+    _, header = load_model(checkpoint)
+    assert [e["epoch"] for e in header["history"]["epochs"]] == [1]
+
+    monkeypatch.setattr(train_command.ConsoleProgress, "on_batches", original)
+    code, stdout, err = run(capsys, *args, "--resume")
+    assert code == 0, err
+    _, header = load_model(out)
+    assert [e["epoch"] for e in header["history"]["epochs"]] == [1, 2, 3]
+    assert not checkpoint.exists()
+
+
+def test_the_signal_handler_asks_for_a_stop_then_aborts():
+    import os
+    import signal
+
+    progress = train_command.ConsoleProgress(1, lambda: None)
+    with train_command.stop_on_ctrl_c(progress):
+        os.kill(os.getpid(), signal.SIGINT)
+        assert progress.stop_requested
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["train", "--preset", "fastest"], ["invalid choice", "fastest"]),
+        (["train", "--activation", "swish"], ["invalid choice", "swish"]),
+        (["train", "--batch-size", "0"], ["--batch-size"]),
+        (["train", "--lr", "-1", "--epochs", "1"], ["lr"]),
+        (["train", "--layers", "784,x,10"], ["--layers"]),
+        (["train", "--augment", "blur=3"], ["--augment", "blur"]),
+        (["train", "--layers", "100,10", "--epochs", "1"], ["input layer has 100"]),
+        (["eval", "/nonexistent/model.npz"], ["no such model file"]),
+    ],
+)
+def test_bad_options_give_one_line_and_a_non_zero_exit(argv, words, capsys, shared_data, tmp_path):
+    if argv[0] == "train":
+        argv = [*argv, "--data-dir", str(shared_data), "--out", str(tmp_path / "m.npz")]
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, *words)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_bad_model_files_are_refused_in_one_line(tmp_path, capsys):
+    net = Network([784, 8, 10])
+    good = save_model(tmp_path / "good.npz", net)
+
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(good.read_bytes()[:300])
+    noise = tmp_path / "noise.npz"
+    noise.write_bytes(np.random.default_rng(0).bytes(5000))
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, header=np.array([{"evil": 1}], dtype=object), W1=net.W[0])
+    mismatched = tmp_path / "mismatched.npz"
+    with np.load(good) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["W2"] = np.zeros((10, 9), np.float32)
+    np.savez(mismatched, **arrays)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    with zipfile.ZipFile(tmp_path / "notnpz.npz", "w") as z:
+        z.writestr("hello.txt", "hi")
+
+    cases = {
+        corrupt: "not a readable",
+        noise: "not a readable",
+        pickled: "pickled",
+        mismatched: "W2 has shape (10, 9)",
+        foreign: "no header",
+        tmp_path / "notnpz.npz": "no header",
+    }
+    for path, words in cases.items():
+        code, _, err = run(capsys, "eval", path)
+        assert_one_line_error(code, err, str(path), words)
+
+
+def test_save_never_leaves_a_half_written_model(tmp_path, monkeypatch):
+    net = Network([784, 8, 10])
+    path = save_model(tmp_path / "m.npz", net)
+    before = path.read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError):
+        save_model(path, Network([784, 8, 10], seed=1))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]

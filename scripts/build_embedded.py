@@ -66,7 +66,8 @@ def read_full(data_dir: Path | None) -> dict[str, np.ndarray]:
     keys = ("train_images", "train_labels", "test_images", "test_labels")
     arrays = {}
     for key, spec, path in zip(keys, MNIST.files, found.paths, strict=True):
-        _, arrays[key] = verify(idx.read_bytes(path, max_size=spec.size), spec, str(path))
+        data = idx.read_bytes(path, max_size=spec.size)
+        _, arrays[key] = verify(data, spec, str(path), MNIST.title)
     return arrays
 
 
@@ -92,7 +93,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
             np.lib.format.write_array(member, arrays[key], allow_pickle=False)
             info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_DATE)
             info.external_attr = 0o644 << 16
-            archive.writestr(info, member.getvalue(), zipfile.ZIP_DEFLATED, compresslevel=9)
+            archive.writestr(info, member.getvalue(), zipfile.ZIP_DEFLATED, compresslevel=6)
     return buffer.getvalue()
 
 

@@ -1,11 +1,13 @@
-"""Shared fixtures: the real datasets in ../shared/data (or $DIGITNET_DATA).
+"""Shared fixtures: the real datasets in ../shared/data (or $DIGITNET_DATA), a private cache.
 
 Tests that need real data fail, never skip, when it is missing: CI has it beside the repo.
+No test writes the user's cache: ``$DIGITNET_CACHE`` points at a temporary folder for the run.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,23 @@ def shared_data() -> Path:
     path = shared_data_dir()
     assert (path / "mnist").is_dir(), f"the shared datasets are missing at {path}"
     return path
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(shared_data: Path) -> Path:
+    """Alias of ``shared_data``: the ``data_dir`` (holding ``mnist/``) to pass to ``load``."""
+    return shared_data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``$DIGITNET_CACHE`` is one temporary folder for the whole run (decoded copies are shared
+    between tests); a test that needs an empty cache sets its own with monkeypatch."""
+    patch = pytest.MonkeyPatch()
+    cache = tmp_path_factory.mktemp("digitnet-cache")
+    patch.setenv("DIGITNET_CACHE", str(cache))
+    yield cache
+    patch.undo()
 
 
 @pytest.fixture(scope="session")

@@ -149,11 +149,11 @@ def warp(
         r = r - shifts[:, 0, None, None]
         c = c - shifts[:, 1, None, None]
     if angles is not None:
-        # Rows grow downwards, so a counter-clockwise turn of the content by theta reads each
-        # output pixel from the source turned clockwise: (r, c) -> (r cos - c sin, r sin + c cos).
+        # To turn the content counter-clockwise by theta, each output pixel reads the source
+        # turned back; with rows growing downwards: (r, c) -> (r cos + c sin, c cos - r sin).
         cos = np.cos(angles).astype(np.float32)[:, None, None]
         sin = np.sin(angles).astype(np.float32)[:, None, None]
-        r, c = r * cos - c * sin, r * sin + c * cos
+        r, c = r * cos + c * sin, c * cos - r * sin
     r = r + np.float32(CENTRE)
     c = c + np.float32(CENTRE)
     if fields is not None:

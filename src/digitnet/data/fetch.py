@@ -55,7 +55,7 @@ def atomic_file(final: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def verify(data: bytes, spec: FileSpec, where: str, title: str = "") -> tuple[str, np.ndarray]:
+def verify(data: bytes, spec: FileSpec, where: str, title: str) -> tuple[str, np.ndarray]:
     """Check decompressed ``data`` against ``spec``: IDX format, count, size, sha256, md5.
 
     The format comes first because its message is the most specific ("label 11 at position 7").
@@ -238,7 +238,8 @@ def fetch(
         present = sources.find_file(folder, file_spec)
         if present is not None:
             try:
-                verify(idx.read_bytes(present, max_size=file_spec.size), file_spec, str(present))
+                data = idx.read_bytes(present, max_size=file_spec.size)
+                verify(data, file_spec, str(present), spec.title)
                 records.append(FileRecord(file_spec.name, present, "already in the cache"))
                 continue
             except DigitnetError as err:
@@ -318,7 +319,8 @@ def _import_one(spec: DatasetSpec, folder: Path, dest: Path) -> FetchResult:
             raise DigitnetError(
                 f"{folder / file_spec.candidates[0]}: not found (nor {file_spec.name} without .gz)"
             )
-        _, array = verify(idx.read_bytes(path, max_size=file_spec.size), file_spec, str(path))
+        data = idx.read_bytes(path, max_size=file_spec.size)
+        _, array = verify(data, file_spec, str(path), spec.title)
         paths.append(path)
         arrays.append(len(array))
     for (img, lab), split in zip(((0, 1), (2, 3)), ("train", "test"), strict=True):
@@ -338,7 +340,8 @@ def _import_one(spec: DatasetSpec, folder: Path, dest: Path) -> FetchResult:
             try:
                 shutil.copyfile(path, tmp)
                 # The copy is checked again, so a bad disk or a file changed meanwhile is caught.
-                verify(idx.read_bytes(tmp, max_size=file_spec.size), file_spec, str(path))
+                data = idx.read_bytes(tmp, max_size=file_spec.size)
+                verify(data, file_spec, str(path), spec.title)
                 installed = _install(tmp, dest, file_spec)
                 records.append(FileRecord(file_spec.name, installed, str(path)))
             finally:

@@ -1,0 +1,140 @@
+"""Augmentation: seeded, shape- and range-preserving, and each part doing what it says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitnet.data import Augmentation, augment_batch, load_embedded
+from digitnet.data.augment import _gaussian_matrix, elastic_field, warp
+from digitnet.errors import DigitnetError
+
+FULL = Augmentation(translate=2, rotate=10.0, elastic_alpha=8.0, elastic_sigma=4.0)
+
+
+@pytest.fixture(scope="module")
+def digits() -> np.ndarray:
+    """200 real digits from the embedded sample, float32 (200, 784)."""
+    return np.array(load_embedded(validation=0).X_train[:200])
+
+
+def centre_of_mass(X: np.ndarray) -> np.ndarray:
+    """(n, 2) centre of mass (row, column) of each image."""
+    images = X.reshape(-1, 28, 28).astype(np.float64)
+    mass = images.sum(axis=(1, 2))
+    rows = (images.sum(axis=2) * np.arange(28)).sum(axis=1) / mass
+    cols = (images.sum(axis=1) * np.arange(28)).sum(axis=1) / mass
+    return np.stack([rows, cols], axis=1)
+
+
+def images_of(X: np.ndarray) -> np.ndarray:
+    return X.reshape(-1, 28, 28)
+
+
+def test_same_seed_same_output(digits: np.ndarray) -> None:
+    a = augment_batch(digits, FULL, np.random.default_rng(7))
+    b = augment_batch(digits, FULL, np.random.default_rng(7))
+    c = augment_batch(digits, FULL, np.random.default_rng(8))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_shape_dtype_range_and_input_untouched(digits: np.ndarray) -> None:
+    before = digits.copy()
+    out = augment_batch(digits.astype(np.float64), FULL, np.random.default_rng(0))
+    assert out.shape == digits.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert np.array_equal(digits, before)
+    assert not np.array_equal(out, digits)
+    assert augment_batch(digits[:0], FULL, np.random.default_rng(0)).shape == (0, 784)
+
+
+def test_all_zero_is_a_copy(digits: np.ndarray) -> None:
+    off = Augmentation(translate=0, rotate=0.0, elastic_alpha=0.0)
+    assert not off.enabled
+    out = augment_batch(digits, off, np.random.default_rng(0))
+    assert np.array_equal(out, digits) and out is not digits and out.dtype == np.float32
+
+
+def test_translation_moves_the_centre_of_mass(digits: np.ndarray) -> None:
+    images = digits.reshape(-1, 28, 28)
+    margin = np.ones((28, 28), bool)
+    margin[2:-2, 2:-2] = False
+    digits = digits[~(images[:, margin] > 0).any(axis=1)]  # no ink a shift could push out
+    assert len(digits) > 150
+    shifted = warp(digits, shifts=np.tile([2, -1], (len(digits), 1)))
+    assert np.allclose(centre_of_mass(shifted) - centre_of_mass(digits), [2, -1], atol=1e-4)
+    assert np.array_equal(shifted.reshape(-1, 28, 28)[:, 2:, :-1], images_of(digits)[:, :-2, 1:])
+    # Random shifts: each image moves by whole pixels within +-2, and keeps all its ink.
+    out = augment_batch(digits, Augmentation(translate=2, rotate=0.0), np.random.default_rng(1))
+    moved = centre_of_mass(out) - centre_of_mass(digits)
+    assert np.allclose(moved, np.round(moved), atol=1e-4)
+    assert np.abs(moved).max() <= 2 + 1e-4
+    assert len({tuple(m) for m in np.round(moved).astype(int)}) > 10  # many different shifts
+    assert np.allclose(out.sum(axis=1), digits.sum(axis=1), rtol=1e-5)
+
+
+def test_rotation_by_a_quarter_turn_is_rot90(digits: np.ndarray) -> None:
+    turned = warp(digits[:5], angles=np.full(5, np.pi / 2))
+    expected = np.rot90(digits[:5].reshape(5, 28, 28), k=1, axes=(1, 2)).reshape(5, 784)
+    assert np.allclose(turned, expected, atol=1e-5)
+
+
+def test_small_rotations_keep_the_ink(digits: np.ndarray) -> None:
+    out = augment_batch(digits, Augmentation(translate=0, rotate=10.0), np.random.default_rng(2))
+    assert np.allclose(out.sum(axis=1), digits.sum(axis=1), rtol=0.05)
+    shift = np.abs(centre_of_mass(out) - centre_of_mass(digits)).max()
+    assert shift < 1.5  # rotation is about the image centre, close to the digit's
+
+
+def test_elastic_smoothing_is_a_zero_padded_gaussian() -> None:
+    sigma = 4.0
+    G = _gaussian_matrix(sigma)
+    radius = int(4 * sigma + 0.5)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    x = np.random.default_rng(3).uniform(-1, 1, 28)
+    assert np.allclose(G @ x, np.convolve(x, kernel, mode="full")[radius : radius + 28], atol=1e-6)
+    field = elastic_field(64, alpha=34.0, sigma=sigma, rng=np.random.default_rng(4))
+    assert field.shape == (64, 2, 28, 28)
+    assert 0 < np.abs(field).mean() < 34  # smoothed noise is much smaller than alpha
+    # Neighbouring displacements are nearly equal: the field is smooth.
+    assert np.abs(np.diff(field, axis=-1)).mean() < 0.2 * np.abs(field).mean()
+
+
+def test_elastic_only(digits: np.ndarray) -> None:
+    aug = Augmentation(translate=0, rotate=0.0, elastic_alpha=34.0, elastic_sigma=4.0)
+    out = augment_batch(digits, aug, np.random.default_rng(5))
+    assert out.min() >= 0 and out.max() <= 1
+    change = np.abs(out - digits).mean(axis=1)
+    assert (change > 0).all()
+    # Stretching here and squeezing there: the ink of each image changes, but not on average.
+    ratio = out.sum(axis=1) / digits.sum(axis=1)
+    assert 0.9 < ratio.mean() < 1.1 and ratio.min() > 0.4
+
+
+def test_bad_parameters() -> None:
+    for kwargs in (
+        {"translate": -1},
+        {"translate": 2.5},
+        {"translate": 40},
+        {"rotate": -3.0},
+        {"rotate": float("nan")},
+        {"rotate": 200.0},
+        {"elastic_alpha": 5.0, "elastic_sigma": 0.0},
+        {"elastic_alpha": "34"},
+    ):
+        with pytest.raises(DigitnetError):
+            Augmentation(**kwargs)
+    assert Augmentation(translate=2.0).translate == 2  # a whole number from a JSON file
+    with pytest.raises(ValueError, match="784"):
+        augment_batch(np.zeros((3, 28, 28), np.float32), FULL, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="Generator"):
+        augment_batch(np.zeros((3, 784), np.float32), FULL, np.random.RandomState(0))
+
+
+def test_large_batches_are_processed_in_chunks(digits: np.ndarray) -> None:
+    X = np.tile(digits, (25, 1))  # 5,000 images: more than one chunk
+    out = augment_batch(X, FULL, np.random.default_rng(6))
+    assert out.shape == X.shape and out.min() >= 0 and out.max() <= 1
+    assert not np.array_equal(out[:200], out[200:400])  # every image gets its own draw

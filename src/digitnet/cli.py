@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "digitnet.commands.train",
     "digitnet.commands.evaluate",
     "digitnet.data.cli",
+    "digitnet.commands.serve",
+    "digitnet.commands.inside",
 ]
 
 

@@ -1,0 +1,281 @@
+"""The cost landscape: the real cost C on a 2-D slice of weight space through the trained weights.
+
+All parameters are one flat vector theta (``net.n_params``,): W^(1), b^(1), W^(2), ... in the order
+of ``net.parameters()``, each array row-major. The slice is the plane
+``theta* + alpha d1 + beta d2`` through the trained weights theta*, and the picture is
+C(alpha, beta) on the examples (X, y), every value a real ``net.total_cost``.
+
+Directions (Li et al., "Visualizing the Loss Landscape of Neural Nets", 2018):
+
+- ``"random"``: two random Gaussian directions, "filter-normalised": each neuron's slice of the
+  direction (row j of its layer's W) is rescaled to the length of that neuron's weights, and each
+  layer's bias part to the length of that layer's biases, so alpha = 1 moves every neuron by its
+  own size whatever the layer's scale;
+- ``"pca"``: the two principal directions of the training trajectory's offsets theta_t - theta*.
+  In 13,002 dimensions two random directions are almost orthogonal to the path training took, so
+  its projection would be a dot at the centre; the PCA plane is the one that shows the path.
+- ``"auto"``: ``"pca"`` when a trajectory of at least 3 snapshots is given, else ``"random"``.
+
+The trajectory (a list of flattened parameter vectors, one per epoch) is recorded during training
+by :class:`TrajectoryRecorder`, a :class:`digitnet.train.Callback`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+from digitnet.errors import DigitnetError
+from digitnet.network import Network
+from digitnet.train import Callback, EpochRecord
+from digitnet.views._common import check_examples, copy_network, new_figure
+
+DIRECTIONS = ("auto", "random", "pca")
+
+
+def flatten_parameters(net: Network) -> np.ndarray:
+    """theta: every weight and bias of ``net`` in one float64 vector (n_params,)."""
+    return np.concatenate([p.ravel() for p in net.parameters()]).astype(np.float64)
+
+
+def unflatten_parameters(net: Network, theta: np.ndarray) -> list[np.ndarray]:
+    """The flat vector theta cut back into arrays shaped like ``net.parameters()``."""
+    theta = np.asarray(theta)
+    if theta.shape != (net.n_params,):
+        raise DigitnetError(
+            f"a parameter vector of shape {theta.shape} does not fit this network, "
+            f"which has {net.n_params} weights and biases"
+        )
+    out, start = [], 0
+    for p in net.parameters():
+        out.append(theta[start : start + p.size].reshape(p.shape))
+        start += p.size
+    return out
+
+
+class TrajectoryRecorder(Callback):
+    """A training callback keeping theta (float32) after every epoch, for :func:`landscape`.
+
+    Pass the network to also keep its starting point, and ``inner`` to forward every hook to the
+    callback that reports progress (its ``stop_requested`` is honoured too)::
+
+        recorder = TrajectoryRecorder(net, inner=progress)
+        train(net, X, y, config, callback=recorder)
+        landscape(net, X[:1000], y[:1000], trajectory=recorder.trajectory)
+    """
+
+    def __init__(self, net: Network | None = None, inner: Callback | None = None) -> None:
+        self.inner = inner
+        self.trajectory: list[np.ndarray] = []
+        if net is not None:
+            self.trajectory.append(flatten_parameters(net).astype(np.float32))
+        if inner is not None:
+            self.batch_report_every = inner.batch_report_every
+
+    @property  # type: ignore[override]
+    def stop_requested(self) -> bool:
+        return bool(self.inner is not None and self.inner.stop_requested)
+
+    def on_epoch_start(self, epoch: int, n_batches: int) -> None:
+        if self.inner is not None:
+            self.inner.on_epoch_start(epoch, n_batches)
+
+    def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
+        if self.inner is not None:
+            self.inner.on_batches(epoch, done, n_batches)
+
+    def on_epoch_end(self, record: EpochRecord, network: Network) -> None:
+        self.trajectory.append(flatten_parameters(network).astype(np.float32))
+        if self.inner is not None:
+            self.inner.on_epoch_end(record, network)
+
+
+def record_trajectory(net: Network | None = None, inner: Callback | None = None) -> Callback:
+    """A :class:`TrajectoryRecorder` for ``train(..., callback=...)``; see its docstring."""
+    return TrajectoryRecorder(net, inner)
+
+
+def random_directions(net: Network, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two filter-normalised random directions d1, d2 (n_params,), from ``seed``."""
+    rng = np.random.default_rng(seed)
+    ds = []
+    for _ in range(2):
+        parts = []
+        for W, b in zip(net.W, net.b, strict=True):
+            W = np.asarray(W, dtype=np.float64)
+            b = np.asarray(b, dtype=np.float64)
+            dW = rng.standard_normal(W.shape)  # one row per neuron j, scaled to |W_j|
+            dW *= np.linalg.norm(W, axis=1, keepdims=True) / np.linalg.norm(
+                dW, axis=1, keepdims=True
+            )
+            db = rng.standard_normal(b.shape)
+            db *= np.linalg.norm(b) / np.linalg.norm(db)
+            parts += [dW.ravel(), db]
+        ds.append(np.concatenate(parts))
+    return ds[0], ds[1]
+
+
+def pca_directions(
+    theta: np.ndarray, trajectory: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The two principal unit directions of the offsets trajectory - theta, (n_params,) each,
+    and the fraction of the offsets' variance each explains."""
+    offsets = trajectory - theta  # (T, n_params)
+    _, s, Vt = np.linalg.svd(offsets, full_matrices=False)
+    explained = s**2 / max(float((s**2).sum()), 1e-300)
+    return Vt[0], Vt[1], explained[:2]
+
+
+def project(
+    theta: np.ndarray, trajectory: np.ndarray, d1: np.ndarray, d2: np.ndarray
+) -> np.ndarray:
+    """The (alpha, beta) (T, 2) that best reach each theta_t from theta along d1, d2
+    (least squares; exact dot products when d1, d2 are orthonormal)."""
+    D = np.stack([d1, d2], axis=1)  # (n_params, 2)
+    coords, *_ = np.linalg.lstsq(D, (trajectory - theta).T, rcond=None)
+    return coords.T
+
+
+def cost_surface(
+    net: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    alphas: np.ndarray,
+    betas: np.ndarray,
+) -> np.ndarray:
+    """C(theta* + alpha d1 + beta d2) on (X, y) for every pair: shape (len(betas), len(alphas))."""
+    A, B = np.meshgrid(alphas, betas)
+    points = np.stack([A.ravel(), B.ravel()], axis=1)
+    return costs_at(net, X, y, d1, d2, points).reshape(len(betas), len(alphas))
+
+
+def costs_at(
+    net: Network, X: np.ndarray, y: np.ndarray, d1: np.ndarray, d2: np.ndarray, points: np.ndarray
+) -> np.ndarray:
+    """C(theta* + alpha d1 + beta d2) on (X, y) for each row (alpha, beta) of points (P, 2).
+
+    Evaluated on a copy of ``net``, which is left untouched.
+    """
+    probe = copy_network(net)
+    theta = flatten_parameters(net)
+    values = np.empty(len(points))
+    for i, (alpha, beta) in enumerate(points):
+        probe.set_parameters(unflatten_parameters(net, theta + alpha * d1 + beta * d2))
+        values[i] = probe.total_cost(X, y)
+    return values
+
+
+def landscape(
+    net: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    trajectory: Sequence[Sequence[float]] | np.ndarray | None = None,
+    steps: int = 25,
+    span: float = 1.0,
+    directions: str = "auto",
+    seed: int = 0,
+) -> Figure:
+    """The cost surface around the trained weights as a 3-D surface and a contour map.
+
+    ``steps`` x ``steps`` costs on (X (n, n_0), y (n,)) over alpha, beta in [-span, span] for
+    random directions; for PCA directions the grid covers the trajectory with a margin. The
+    trajectory, if given, is drawn projected onto the plane, one dot per snapshot.
+    """
+    X = check_examples(net, X, y)
+    y = np.asarray(y)
+    if directions not in DIRECTIONS:
+        raise DigitnetError(f"unknown directions {directions!r}; choose one of: auto, random, pca")
+    if steps < 3:
+        raise DigitnetError(f"steps must be at least 3, got {steps}")
+    theta = flatten_parameters(net)
+    path = None
+    if trajectory is not None and len(trajectory):
+        path = np.asarray(trajectory, dtype=np.float64)
+        if path.ndim != 2 or path.shape[1] != net.n_params:
+            raise DigitnetError(
+                f"the trajectory has shape {path.shape}, but this network needs one vector of "
+                f"{net.n_params} parameters per snapshot"
+            )
+    if directions == "auto":
+        directions = "pca" if path is not None and len(path) >= 3 else "random"
+    if directions == "pca":
+        if path is None or len(path) < 3:
+            raise DigitnetError("PCA directions need a trajectory of at least 3 snapshots")
+        d1, d2, explained = pca_directions(theta, path)
+        coords = project(theta, path, d1, d2)
+        lo, hi = coords.min(axis=0), coords.max(axis=0)
+        margin = 0.15 * np.maximum(hi - lo, 1e-3)
+        a_range, b_range = (
+            (lo[0] - margin[0], hi[0] + margin[0]),
+            (lo[1] - margin[1], hi[1] + margin[1]),
+        )
+        axis_names = (
+            f"PCA direction 1 ({100 * explained[0]:.0f}% of the path)",
+            f"PCA direction 2 ({100 * explained[1]:.0f}%)",
+        )
+    else:
+        d1, d2 = random_directions(net, seed)
+        coords = project(theta, path, d1, d2) if path is not None else None
+        a_range = b_range = (-span, span)
+        axis_names = (r"$\alpha$ (random direction 1)", r"$\beta$ (random direction 2)")
+    alphas = np.linspace(*a_range, steps)
+    betas = np.linspace(*b_range, steps)
+    C = cost_surface(net, X, y, d1, d2, alphas, betas)
+
+    fig = new_figure(13, 5.6)
+    ax3d = fig.add_subplot(1, 2, 1, projection="3d")
+    ax = fig.add_subplot(1, 2, 2)
+    A, B = np.meshgrid(alphas, betas)
+    positive = np.where(C > 0, C, np.nan)
+    low = float(np.nanmin(positive)) if np.any(C > 0) else 1e-3
+    norm = LogNorm(low, max(float(np.nanmax(C)), low * 1.01))
+    ax3d.plot_surface(
+        A, B, np.log10(np.maximum(C, low)), cmap="viridis", linewidth=0, antialiased=True, alpha=0.9
+    )
+    ax3d.set_xlabel(r"$\alpha$", fontsize=8)
+    ax3d.set_ylabel(r"$\beta$", fontsize=8)
+    ax3d.set_zlabel(r"$\log_{10} C$", fontsize=8)
+    ax3d.tick_params(labelsize=7)
+    ax3d.set_title("cost surface", fontsize=10)
+    levels = np.geomspace(norm.vmin, norm.vmax, 25)
+    filled = ax.contourf(A, B, np.maximum(C, low), levels=levels, norm=norm, cmap="viridis")
+    ax.contour(A, B, np.maximum(C, low), levels=levels[::3], colors="white", linewidths=0.5)
+    fig.colorbar(filled, ax=ax, label="cost C", format="%.3g")
+    ax.plot(0, 0, marker="*", markersize=14, color="#d62728", label="trained weights")
+    if coords is not None:
+        ax.plot(
+            coords[:, 0],
+            coords[:, 1],
+            color="white",
+            linewidth=1.2,
+            marker="o",
+            markersize=4,
+            markerfacecolor="#ff7f0e",
+            label="training path (projected)",
+        )
+        ax.annotate(
+            "start", coords[0], color="white", fontsize=8, xytext=(4, 4), textcoords="offset points"
+        )
+        ax3d.plot(
+            coords[:, 0],
+            coords[:, 1],
+            np.log10(np.maximum(costs_at(net, X, y, d1, d2, coords), low)),
+            color="#ff7f0e",
+            marker="o",
+            markersize=3,
+            zorder=10,
+        )
+    ax.set_xlabel(axis_names[0], fontsize=9)
+    ax.set_ylabel(axis_names[1], fontsize=9)
+    ax.set_title(f"cost map ({directions} directions)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle(
+        f"The cost C on a 2-D slice of the {net.n_params:,}-dimensional weight space, "
+        f"through the trained weights ({len(y):,} images)"
+    )
+    return fig

@@ -17,6 +17,8 @@ install: $(PY)
 
 install-test: $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
+	# the browser test drives Debian's chromium (Playwright's own browser download cannot work here)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 demo: install
 	$(PY) -m digitnet demo

@@ -1,0 +1,96 @@
+"""``digitnet serve``: the web app, where you draw a digit and watch the network think.
+
+Without a MODEL it serves the newest model file under ``runs/``, or, when there is none, trains
+the lessons' network first (with a progress bar) and saves it as ``runs/model.npz``. It listens
+on 127.0.0.1 (this machine only) unless ``--host`` says otherwise, and prints the address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from digitnet.errors import DigitnetError
+
+RUNS = Path("runs")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "serve", help="draw digits in the browser and watch the network think", description=__doc__
+    )
+    p.add_argument("model", nargs="?", type=Path, help="model file (default: newest under runs/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--data-dir", type=Path, help="folder holding mnist/ (for explore and training)")
+    p.add_argument(
+        "--runs", type=Path, default=RUNS, help="where models are found and saved (default runs/)"
+    )
+    p.set_defaults(func=run_serve)
+
+
+def newest_model(runs: Path) -> Path | None:
+    """The most recently written model file under ``runs`` (checkpoints excluded), or None."""
+    if not runs.is_dir():
+        return None
+    models = [
+        p for p in runs.rglob("*.npz") if p.is_file() and not p.name.endswith(".checkpoint.npz")
+    ]
+    return max(models, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def train_default(runs: Path, data_dir: Path | None) -> Path:
+    """Train the lessons' network (the CLI's progress bar and table) into ``runs/model.npz``."""
+    from digitnet.commands.train import recipe_from_args, run_training
+
+    names = ("layers", "augment", "dataset", "preset", "activation", "output", "cost", "init")
+    args = argparse.Namespace(**{name: None for name in names}, dtype=None)
+    from digitnet.commands.train import TRAINING_OPTIONS
+
+    for name in TRAINING_OPTIONS:
+        setattr(args, name, None)
+    recipe = recipe_from_args(args)
+    out = runs / "model.npz"
+    print(f"no model under {runs}/: training the lessons' network first ({out})", flush=True)
+    _, history, _ = run_training(recipe, out, data_dir, 10_000)
+    if history.stopped == "interrupted":
+        raise DigitnetError("training was interrupted; run `digitnet serve` again to resume")
+    return out
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from digitnet.model_io import load_model
+
+    if not 0 < args.port < 65536:
+        raise DigitnetError(f"--port must be 1..65535, got {args.port}")
+    path = args.model or newest_model(args.runs) or train_default(args.runs, args.data_dir)
+    net, header = load_model(path)
+
+    from digitnet.data import load
+
+    dataset = header.get("dataset")
+    name = dataset.get("name") if isinstance(dataset, dict) else None
+    try:
+        data = load(name or "mnist", data_dir=args.data_dir, validation=10_000)
+        print(f"data: {data.source}", flush=True)
+    except DigitnetError as err:
+        data = None
+        print(f"no test images for the explore panel: {err}", file=sys.stderr, flush=True)
+
+    from digitnet.web import create_app
+    from digitnet.web.server import serve
+
+    app = create_app(net, header, data, data_dir=args.data_dir, save_dir=args.runs / "web")
+    print(f"model: {path} ({'-'.join(map(str, net.sizes))}, {net.activation})", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.host}, so other machines can reach this server",
+            file=sys.stderr,
+            flush=True,
+        )
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"digitnet is at http://{shown}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    serve(app, args.host, args.port)
+    return 0

@@ -1,0 +1,123 @@
+"""The request bodies of the web API, validated by pydantic (and so described in OpenAPI).
+
+Limits that keep one person's laptop responsive: a drawing is 784 numbers in [0, 1] or a PNG of
+at most 1 MB and 2000x2000 pixels; a live training run has at most 100 epochs and 4 hidden layers
+of at most 2048 neurons, with at most ``MAX_WEIGHTS`` weights in all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitnet.costs import COST_NAMES
+from digitnet.data import DATASETS
+from digitnet.network import INITS
+from digitnet.optimizers import OPTIMIZERS, SCHEDULES
+
+N_INPUTS = 784
+MAX_EPOCHS = 100
+MAX_HIDDEN_LAYERS = 4
+MAX_NEURONS = 2048
+MAX_WEIGHTS = 4_000_000
+MAX_TRAIN_EXAMPLES = 60_000
+
+Pixel = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Pixels = Annotated[
+    list[Pixel],
+    Field(
+        min_length=N_INPUTS,
+        max_length=N_INPUTS,
+        description="784 numbers in [0, 1], the 28x28 image row by row, ink high (MNIST's way)",
+    ),
+]
+PngText = Annotated[
+    str,
+    Field(
+        description="a PNG of at most 1 MB and 2000x2000 pixels, base64 (a data: URL is fine); "
+        "it goes through the same preprocessing as `digitnet predict`",
+    ),
+]
+
+
+def _literal(names: tuple[str, ...] | list[str]) -> object:
+    return Literal.__getitem__(tuple(names))  # type: ignore[attr-defined]
+
+
+class ImageInput(BaseModel):
+    """One digit: either ``pixels`` or ``png``, not both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pixels: Pixels | None = None
+    png: PngText | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ImageInput:
+        if (self.pixels is None) == (self.png is None):
+            raise ValueError("give exactly one of 'pixels' (784 numbers in [0, 1]) or 'png'")
+        return self
+
+
+class NeuronRequest(BaseModel):
+    """Which neuron to inspect (layer 1..L, index 0..n_l-1), and optionally the current image
+    so that its z and a are included."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: int = Field(ge=1, le=100, description="layer l, 1..L (0 is the input, with no weights)")
+    index: int = Field(ge=0, le=1_000_000, description="neuron j of that layer, from 0")
+    pixels: Pixels | None = None
+
+
+class TrainRequest(BaseModel):
+    """Settings of a live training run: the network's shape and how to train it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_NEURONS)]] = Field(
+        default=[64],
+        max_length=MAX_HIDDEN_LAYERS,
+        description="hidden layer sizes; the input (784) and output (10) layers are added",
+    )
+    activation: _literal(HIDDEN_ACTIVATIONS) = "relu"  # type: ignore[valid-type]
+    output: _literal(list(ACTIVATIONS)) = "softmax"  # type: ignore[valid-type]
+    cost: _literal(COST_NAMES) = "cross-entropy"  # type: ignore[valid-type]
+    init: _literal(INITS) = "he"  # type: ignore[valid-type]
+    optimizer: _literal(OPTIMIZERS) = "momentum"  # type: ignore[valid-type]
+    schedule: _literal(SCHEDULES) = "constant"  # type: ignore[valid-type]
+    lr: float = Field(default=0.05, gt=0, le=100, allow_inf_nan=False, description="eta")
+    batch_size: int = Field(default=64, ge=1, le=10_000)
+    epochs: int = Field(default=3, ge=1, le=MAX_EPOCHS)
+    dataset: _literal(list(DATASETS)) = "mnist"  # type: ignore[valid-type]
+    train_examples: int = Field(
+        default=50_000,
+        ge=100,
+        le=MAX_TRAIN_EXAMPLES,
+        description="train on the first this many training images",
+    )
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _not_too_big(self) -> TrainRequest:
+        sizes = [N_INPUTS, *self.hidden, 10]
+        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        if weights > MAX_WEIGHTS:
+            raise ValueError(
+                f"a {'-'.join(map(str, sizes))} network has {weights:,} weights, more than the "
+                f"{MAX_WEIGHTS:,} a live training run may have"
+            )
+        return self
+
+    @property
+    def sizes(self) -> list[int]:
+        return [N_INPUTS, *self.hidden, 10]
+
+
+class ErrorMessage(BaseModel):
+    """Every error: a one-line message (and, for invalid requests, where it was found)."""
+
+    detail: str
+    errors: list[dict] | None = None

@@ -96,7 +96,7 @@ def mistakes(
     worst = wrong[np.argsort(-margin[wrong], kind="stable")][: max(n, 0)]
     shown = max(len(worst), 1)
     n_rows, n_cols = grid_shape(shown, max_cols=8)
-    fig = new_figure(1.45 * n_cols + 0.4, 1.75 * n_rows + 0.6)
+    fig = new_figure(max(7.0, 1.45 * n_cols + 0.4), 1.75 * n_rows + 0.6)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax in axes.flat[len(worst) :]:
         ax.set_axis_off()

@@ -1,0 +1,385 @@
+"""Every view renders (Agg, no pyplot) to a PNG of sensible size, with the expected axes, and
+shows the network's own numbers; ``digitnet plot`` draws each of them from a model file."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from digitnet import views
+from digitnet.cli import main
+from digitnet.commands import inside
+from digitnet.errors import DigitnetError
+from digitnet.model_io import save_model
+from digitnet.network import Network
+from digitnet.train import Callback, TrainConfig, train
+from digitnet.views.landscape import (
+    TrajectoryRecorder,
+    cost_surface,
+    flatten_parameters,
+    random_directions,
+    unflatten_parameters,
+)
+
+DPI = 40  # small pictures: the tests check structure, not beauty
+
+
+@pytest.fixture(scope="module")
+def trained(mnist):
+    """The lessons' 784-16-16-10 sigmoid network, 2 epochs on 3,000 images, with its path."""
+    net = Network([784, 16, 16, 10], seed=1)
+    recorder = TrajectoryRecorder(net)
+    history = train(
+        net,
+        mnist.X_train[:3000],
+        mnist.y_train[:3000],
+        TrainConfig(epochs=2),
+        X_val=mnist.X_val[:500],
+        y_val=mnist.y_val[:500],
+        X_test=mnist.X_test[:500],
+        y_test=mnist.y_test[:500],
+        callback=recorder,
+    )
+    return net, history.to_dict(), recorder.trajectory, mnist
+
+
+def render(fig: Figure, dpi: int = DPI) -> tuple[int, int]:
+    """Draw with Agg into PNG bytes; return the picture's (width, height) in pixels."""
+    assert isinstance(fig, Figure)
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    data = buffer.getvalue()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    assert 150 <= width <= 2000 and 100 <= height <= 2000, (width, height)
+    return width, height
+
+
+def titles(fig: Figure) -> list[str]:
+    return [ax.get_title() for ax in fig.axes]
+
+
+def test_weights_of_the_first_layer_are_28x28_images_one_per_neuron(trained):
+    net, *_ = trained
+    fig = views.weights(net, layer=1)
+    render(fig)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 16 and len(fig.axes) == 17  # 16 neurons and one colour bar
+    assert [ax.get_title() for ax in panels] == [f"neuron {j}" for j in range(16)]
+    shown = panels[5].images[0].get_array()
+    np.testing.assert_array_equal(shown, net.W[0][5].reshape(28, 28))
+    norm = panels[0].images[0].norm
+    assert norm.vmin == -norm.vmax == -np.abs(net.W[0]).max()  # centred on zero
+
+
+def test_weights_of_a_deeper_layer_are_one_heat_map(trained):
+    net, *_ = trained
+    fig = views.weights(net, layer=2)
+    render(fig)
+    heat, colorbar = fig.axes
+    np.testing.assert_array_equal(heat.images[0].get_array(), net.W[1])
+    assert heat.get_xlabel() == "neuron k of layer 1" and heat.get_ylabel() == "neuron j of layer 2"
+    with pytest.raises(DigitnetError, match="between 1 and 3"):
+        views.weights(net, layer=4)
+
+
+def test_network_diagram_fills_neurons_by_activation_and_rings_the_answer(trained):
+    net, _, _, data = trained
+    x, y = data.X_test[0], int(data.y_test[0])
+    fig = views.network_diagram(net, x, y)
+    render(fig)
+    image, diagram = fig.axes
+    np.testing.assert_array_equal(image.images[0].get_array(), x.reshape(28, 28))
+    a = net.trace(x).output[0]
+    assert f"answer: {int(np.argmax(a))} with" in diagram.get_title()
+    assert f"(truth: {y})" in diagram.get_title()
+    circles = diagram.patches
+    assert len(circles) == 16 + 16 + 16 + 10 + 1  # 16 of 784 inputs shown, and the ring
+    edges = diagram.collections
+    assert len(edges) == 3 and all(len(c.get_segments()) == 60 for c in edges)
+
+
+def test_curves_show_cost_and_accuracy_per_epoch(trained):
+    _, history, _, _ = trained
+    fig = views.curves(history)
+    render(fig)
+    cost, accuracy = fig.axes
+    assert (cost.get_title(), accuracy.get_title()) == ("cost", "accuracy")
+    assert cost.get_xlabel() == accuracy.get_xlabel() == "epoch"
+    labels = [line.get_label() for line in accuracy.lines]
+    assert labels[:3] == ["train", "validation", "test"]
+    test_line = accuracy.lines[2]
+    np.testing.assert_allclose(
+        test_line.get_ydata(), [100 * e["test_accuracy"] for e in history["epochs"]]
+    )
+    with pytest.raises(DigitnetError, match="no training history"):
+        views.curves({"epochs": []})
+
+
+def test_confusion_matrix_counts_the_networks_answers(trained):
+    net, _, _, data = trained
+    X, y = data.X_test[:500], data.y_test[:500]
+    fig = views.confusion(net, X, y, class_names=data.class_names)
+    render(fig)
+    matrix, _ = fig.axes
+    counts = sum(int(t.get_text()) for t in matrix.texts)
+    assert counts == 500
+    accuracy = net.evaluate(X, y)[1]
+    assert f"{100 * accuracy:.2f}% of 500 images" in matrix.get_title()
+    assert matrix.get_xlabel() == "network's answer" and matrix.get_ylabel() == "true class"
+    expected = views.confusion_matrix(y, net.predict(X), 10)
+    np.testing.assert_allclose(matrix.images[0].get_array().sum(axis=1), 1.0)
+    assert np.trace(expected) == round(accuracy * 500)
+
+
+def test_mistakes_are_wrong_and_most_confident_first(trained):
+    net, _, _, data = trained
+    X, y = data.X_test[:500], data.y_test[:500]
+    fig = views.mistakes(net, X, y, n=6)
+    render(fig)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 6
+    a = net.trace(X).output
+    previous = np.inf
+    for ax in panels:
+        number, _, truth, said, answer, confidence = ax.get_title().replace("\n", " ").split()
+        i = int(number.lstrip("#"))
+        assert int(answer) == int(np.argmax(a[i])) != y[i] == int(truth) and said == "said"
+        margin = a[i].max() - a[i, y[i]]
+        assert margin <= previous + 1e-12 and confidence == f"a={a[i].max():.2f}"
+        previous = margin
+
+
+def test_noise_gets_a_confident_answer_from_the_same_trace(trained):
+    net, *_ = trained
+    fig = views.noise(net, seed=3, n=2)
+    render(fig)
+    assert len(fig.axes) == 4
+    X = np.random.default_rng(3).random((2, 784))
+    answers = net.predict(X)
+    bars = fig.axes[2:]
+    for ax, answer in zip(bars, answers, strict=True):
+        assert ax.get_title().startswith(f"answer: {answer} ")
+        assert ax.get_ylabel() == "activation $a^{(L)}$"
+
+
+def test_nudges_numbers_are_backprops_own(trained):
+    net, _, _, data = trained
+    x, y = data.X_test[:1], data.y_test[:1]
+    one = views.backprop_nudges(net, net.trace(x), y)
+    grads = net.gradient(x, y)
+    a = net.trace(x).output[0].astype(np.float64)
+    target = np.eye(10)[y[0]]
+    np.testing.assert_allclose(one.wanted_a, -2 * (a - target), rtol=1e-5)  # -dC/da, quadratic
+    np.testing.assert_allclose(one.via_bias, -grads.b[2], rtol=1e-6)
+    np.testing.assert_allclose(one.via_weights, -grads.W[2], rtol=1e-6)
+    sigma_prime = a * (1 - a)
+    np.testing.assert_allclose(one.via_bias, one.wanted_a * sigma_prime, rtol=1e-4, atol=1e-12)
+    # the wish for layer L-1 is the sum over output neurons of delta_j w_jk ...
+    np.testing.assert_allclose(one.wanted_prev, -(grads.b[2] @ net.W[2]), rtol=1e-5, atol=1e-12)
+    # ... and, through sigma'(z^(L-1)), becomes the bias gradient one layer back
+    a2 = net.trace(x).a[2][0]
+    np.testing.assert_allclose(-one.wanted_prev * a2 * (1 - a2), grads.b[1], rtol=1e-4, atol=1e-9)
+
+    Xb, yb = data.X_train[:10], data.y_train[:10]
+    batch = views.backprop_nudges(net, net.trace(Xb), yb)
+    gb = net.gradient(Xb, yb)
+    for l in range(3):
+        np.testing.assert_allclose(batch.minus_grad_W[l], -gb.W[l], rtol=1e-6)
+    per_image = [
+        views.backprop_nudges(net, net.trace(Xb[i : i + 1]), yb[i : i + 1]) for i in range(10)
+    ]
+    mean = np.mean([p.wanted_prev for p in per_image], axis=0)
+    np.testing.assert_allclose(batch.wanted_prev, mean, rtol=1e-5, atol=1e-10)
+
+
+def test_nudges_view_has_one_column_per_image_and_batch(trained):
+    net, _, _, data = trained
+    fig = views.nudges(
+        net, data.X_test[0], int(data.y_test[0]), data.X_train[:10], data.y_train[:10]
+    )
+    render(fig)
+    # 8 rows x 2 columns of panels, and a colour bar beside each of the 4 heat-maps per column
+    assert len(fig.axes) == 16 + 8
+    found = titles(fig)
+    for step in (
+        "1. the change each output neuron wants",
+        "2a. via the bias",
+        "2b. via the weights",
+        "2c. via the activations",
+        "3. desired change one layer",
+        "4. weight gradient of layer 2",
+        "4. weight gradient of layer 1",
+    ):
+        assert sum(t.startswith(step) for t in found) == 2, step
+    assert "a mini-batch of 10 images (averages below)" in found
+
+
+def test_trajectory_recorder_keeps_every_epoch_and_forwards_the_hooks():
+    class Counting(Callback):
+        ends = 0
+
+        def on_epoch_end(self, record, network):
+            self.ends += 1
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 6)), rng.integers(0, 3, 40)
+    net = Network([6, 4, 3], seed=0)
+    inner = Counting()
+    recorder = TrajectoryRecorder(net, inner=inner)
+    start = flatten_parameters(net)
+    train(net, X, y, TrainConfig(epochs=3, lr=0.5), callback=recorder)
+    assert len(recorder.trajectory) == 4 and inner.ends == 3
+    np.testing.assert_array_equal(recorder.trajectory[0], start.astype(np.float32))
+    np.testing.assert_array_equal(
+        recorder.trajectory[-1], flatten_parameters(net).astype(np.float32)
+    )
+    restored = unflatten_parameters(net, flatten_parameters(net))
+    for p, q in zip(restored, net.parameters(), strict=True):
+        np.testing.assert_array_equal(p, q)
+    inner.stop_requested = True
+    assert recorder.stop_requested
+
+
+def test_random_directions_are_filter_normalised_and_the_surface_is_the_real_cost(trained):
+    net, _, _, data = trained
+    d1, d2 = random_directions(net, seed=0)
+    parts = unflatten_parameters(net, d1)
+    np.testing.assert_allclose(
+        np.linalg.norm(parts[0], axis=1), np.linalg.norm(net.W[0], axis=1), rtol=1e-5
+    )
+    np.testing.assert_allclose(np.linalg.norm(parts[1]), np.linalg.norm(net.b[0]), rtol=1e-5)
+    assert not np.allclose(d1, d2)
+    X, y = data.X_train[:200], data.y_train[:200]
+    before = flatten_parameters(net)
+    C = cost_surface(net, X, y, d1, d2, np.array([-0.5, 0.0, 0.5]), np.array([0.0, 0.5]))
+    assert C.shape == (2, 3)
+    np.testing.assert_allclose(C[0, 1], net.total_cost(X, y), rtol=1e-6)
+    assert C[0, 0] > C[0, 1] and C[0, 2] > C[0, 1]  # the trained weights sit in a valley
+    np.testing.assert_array_equal(flatten_parameters(net), before)  # the network is untouched
+
+
+@pytest.mark.parametrize("directions", ["random", "pca"])
+def test_landscape_draws_the_surface_and_the_projected_path(trained, directions):
+    net, _, trajectory, data = trained
+    fig = views.landscape(
+        net,
+        data.X_train[:200],
+        data.y_train[:200],
+        trajectory=trajectory,
+        steps=7,
+        directions=directions,
+    )
+    render(fig)
+    surface, contour, colorbar = fig.axes
+    assert surface.name == "3d" and surface.get_title() == "cost surface"
+    assert contour.get_title() == f"cost map ({directions} directions)"
+    path = [line for line in contour.lines if line.get_label() == "training path (projected)"]
+    assert len(path) == 1 and len(path[0].get_xdata()) == len(trajectory) == 3
+    if directions == "pca":  # the path ends at the trained weights, the centre of the map
+        assert abs(path[0].get_xdata()[-1]) < 1e-3 and abs(path[0].get_ydata()[-1]) < 1e-3
+    with pytest.raises(DigitnetError, match="13002 parameters"):
+        views.landscape(net, data.X_train[:10], data.y_train[:10], trajectory=[[0.0, 1.0]] * 3)
+
+
+def test_views_use_no_pyplot_and_say_what_is_wrong(trained):
+    net, _, _, data = trained
+    with pytest.raises(DigitnetError, match="784"):
+        views.network_diagram(net, np.zeros(100))
+    with pytest.raises(DigitnetError, match="class names"):
+        views.confusion(net, data.X_test[:5], data.y_test[:5], class_names=["a", "b"])
+    assert views.VIEW_NAMES == inside.VIEW_NAMES
+
+
+# -- the command line ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model_file(trained, tmp_path_factory):
+    net, history, trajectory, data = trained
+    path = tmp_path_factory.mktemp("views") / "m.npz"
+    dataset = {"name": data.name, "checksum": data.checksum, "source": data.source}
+    save_model(
+        path, net, history=history, dataset=dataset, trajectory=[t.tolist() for t in trajectory]
+    )
+    return path
+
+
+OPTIONS = {
+    "confusion": ["--examples", "300"],
+    "mistakes": ["--examples", "300", "--count", "4"],
+    "landscape": ["--examples", "100", "--steps", "5"],
+    "network": ["--image", "7"],
+    "weights": ["--layer", "3"],
+}
+
+
+@pytest.mark.parametrize("view", views.VIEW_NAMES)
+def test_plot_command_writes_each_view(view, model_file, shared_data, tmp_path, capsys):
+    out = tmp_path / f"{view}.png"
+    code = main(
+        [
+            "plot",
+            view,
+            str(model_file),
+            "-o",
+            str(out),
+            "--data-dir",
+            str(shared_data),
+            "--dpi",
+            "30",
+            *OPTIONS.get(view, []),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.strip() == f"wrote {out}"
+    with Image.open(out) as image:
+        assert image.format == "PNG" and min(image.size) >= 100
+
+
+def test_plot_command_writes_svg(model_file, tmp_path, capsys):
+    out = tmp_path / "w.svg"
+    assert main(["plot", "weights", str(model_file), "-o", str(out)]) == 0
+    assert out.read_text().lstrip().startswith("<?xml") and "<svg" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["plot", "weights", "{model}", "-o", "{tmp}/w.jpg"], ["w.jpg", ".png or .svg"]),
+        (["plot", "weights", "{tmp}/none.npz", "-o", "{tmp}/w.png"], ["no such model file"]),
+        (["plot", "weights", "{model}", "-o", "{tmp}/w.png", "--layer", "9"], ["between 1 and 3"]),
+        (
+            [
+                "plot",
+                "network",
+                "{model}",
+                "-o",
+                "{tmp}/n.png",
+                "--image",
+                "10000",
+                "--data-dir",
+                "{data}",
+            ],
+            ["--image 10000", "0..9999"],
+        ),
+        (["plot", "nope", "{model}", "-o", "{tmp}/w.png"], ["invalid choice"]),
+        (["plot", "weights", "{model}"], ["-o"]),
+    ],
+)
+def test_plot_errors_are_one_line(argv, words, model_file, shared_data, tmp_path, capsys):
+    argv = [a.format(model=model_file, tmp=tmp_path, data=shared_data) for a in argv]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for word in words:
+        assert word in lines[0]
+    assert not any(tmp_path.glob("*.png"))

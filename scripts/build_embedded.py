@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.data import idx, sources
-from digitnet.data.fetch import atomic_file, verify
+from digitnet.data.fetch import verify
 from digitnet.data.load import EMBEDDED_KEYS, embedded_path
 from digitnet.data.registry import MNIST
 from digitnet.errors import DigitnetError
+from digitnet.files import atomic_path
 
 SEED = 20_031_998  # any fixed number; changing it changes the sample
 TRAIN_PER_CLASS = 1_000
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         same = args.out.is_file() and args.out.read_bytes() == content
         print(f"{args.out}: {'up to date' if same else 'DIFFERS from a fresh build'}")
         return 0 if same else 1
-    with atomic_file(args.out) as tmp:
+    with atomic_path(args.out) as tmp:
         tmp.write_bytes(content)
     os.chmod(args.out, 0o644)
     print(f"wrote {args.out} ({len(content) / 1e6:.2f} MB)")

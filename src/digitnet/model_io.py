@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ import numpy as np
 
 from digitnet import __version__
 from digitnet.errors import DigitnetError
+from digitnet.files import atomic_write
 from digitnet.network import Network
 
 FORMAT = "digitnet-model"
@@ -31,26 +29,6 @@ INPUT = {
     "layout": "row-major, one image per row of 784 values",
     "scale": "pixel / 255: 0.0 is background, 1.0 is full ink (MNIST's convention)",
 }
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
-    """Open a temporary file beside ``path``; on success rename it over ``path``.
-
-    A reader never sees a half-written file, and a failure leaves any earlier file untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def header_for(net: Network, **extra: Any) -> dict[str, Any]:

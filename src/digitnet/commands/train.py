@@ -365,7 +365,7 @@ def write_pictures(net: Network, history: History, out_dir: Path) -> list[Path]:
         from digitnet import views
     except ImportError:  # the views arrive with the inside-the-network issue
         return []
-    from digitnet.model_io import atomic_write
+    from digitnet.files import atomic_write
 
     written = []
     for name, figure in (

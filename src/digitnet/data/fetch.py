@@ -10,7 +10,6 @@ followed by the next one; the error lists what each mirror said.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
@@ -19,7 +18,7 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,26 +32,6 @@ from digitnet.errors import DigitnetError
 
 CHUNK = 1 << 16
 USER_AGENT = f"digitnet/{__version__}"
-
-
-@contextlib.contextmanager
-def atomic_file(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; on success it is renamed to ``final``.
-
-    If the body raises, the temporary file is removed and ``final`` is untouched. The rename is
-    atomic on POSIX and Windows alike (same folder, :func:`os.replace`).
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:  # the data reaches the disk before the name does
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def verify(data: bytes, spec: FileSpec, where: str, title: str) -> tuple[str, np.ndarray]:

@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.data import idx, registry, sources
-from digitnet.data.fetch import atomic_file, fetch, verify
+from digitnet.data.fetch import fetch, verify
 from digitnet.data.registry import DatasetSpec
 from digitnet.errors import DigitnetError
+from digitnet.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -227,11 +228,11 @@ def _write_decoded(
     folder = decoded / f"{index_path.stem}-{checksum[:16]}"
     sums = {}
     for key, array in arrays.items():
-        with atomic_file(folder / f"{key}.npy") as tmp, open(tmp, "wb") as f:
+        with atomic_path(folder / f"{key}.npy") as tmp, open(tmp, "wb") as f:
             np.save(f, np.ascontiguousarray(array), allow_pickle=False)
         sums[key] = _array_sha256(array)
     index = {"format": _CACHE_FORMAT, "checksum": checksum, "sources": stamp, "sha256": sums}
-    with atomic_file(index_path) as tmp:  # written last: it is what makes the copy count
+    with atomic_path(index_path) as tmp:  # written last: it is what makes the copy count
         tmp.write_text(json.dumps(index, indent=1))
 
 

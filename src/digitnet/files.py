@@ -1,0 +1,40 @@
+"""Writing files so that a reader never sees half of one.
+
+Every file digitnet writes (models, checkpoints, downloads, decoded caches, pictures) goes through
+:func:`atomic_path`: the content is written to a temporary file in the same folder, flushed to
+disk, then renamed over the final name with :func:`os.replace` (atomic on POSIX and Windows). If
+anything fails on the way, the temporary file is removed and an earlier file is left untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; when the body succeeds it becomes ``final``."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:  # the data reaches the disk before the name does
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_write(final: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Like :func:`atomic_path`, but yield the temporary file already open in ``mode``."""
+    with atomic_path(final) as tmp, open(tmp, mode) as f:
+        yield f

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitnet.costs import COST_NAMES
+from digitnet.data.registry import DATASETS as DATASET_NAMES
 from digitnet.errors import DigitnetError
 from digitnet.model_io import load_model, save_model
 from digitnet.network import INITS, Network
@@ -32,7 +33,14 @@ TRAINING_OPTIONS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("train", help="train a network", description=__doc__)
+    presets = "\n".join(f"  {name:<11} {preset.description}" for name, preset in PRESETS.items())
+    p = subparsers.add_parser(
+        "train",
+        help="train a network",
+        description="Train a network; a table row per epoch, a checkpoint after every epoch.",
+        epilog=f"presets:\n{presets}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_training_options(p)
     p.add_argument(
         "--out",
@@ -80,7 +88,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int)
     g.add_argument("--dtype", choices=["float32", "float64"])
     d = p.add_argument_group("data")
-    d.add_argument("--dataset", help="mnist, fashion-mnist or kmnist")
+    d.add_argument("--dataset", choices=list(DATASET_NAMES), help="default: the preset's")
     d.add_argument("--data-dir", type=Path, help="folder holding mnist/, fashion-mnist/, ...")
     d.add_argument(
         "--validation",

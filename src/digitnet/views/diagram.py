@@ -19,7 +19,15 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
 from digitnet.network import Network
-from digitnet.views._common import INK, NEGATIVE, POSITIVE, class_labels, new_figure, show_image
+from digitnet.views._common import (
+    INK,
+    NEGATIVE,
+    POSITIVE,
+    class_labels,
+    image_shape,
+    new_figure,
+    show_image,
+)
 
 
 def _shown_neurons(net: Network, a: list[np.ndarray], max_neurons: int) -> list[np.ndarray]:
@@ -62,6 +70,11 @@ def network_diagram(
     fig = new_figure(12, 7)
     ax_img, ax = fig.subplots(1, 2, width_ratios=[1, 4])
     show_image(ax_img, a[0], "input image $a^{(0)}$")
+    side = image_shape(a[0].size)
+    if side is not None and len(shown[0]) < a[0].size:  # ring the pixels drawn as neurons
+        rows, cols = np.divmod(shown[0], side[1])
+        ax_img.scatter(cols, rows, s=30, facecolors="none", edgecolors="#ff7f0e", linewidths=1.2)
+        ax_img.set_xlabel(f"ringed: the {len(shown[0])} pixels drawn\nas input neurons", fontsize=8)
 
     height = max(len(s) for s in shown)
     gap = max(3.0, 1.2 * height / L)  # between layer columns, in neuron spacings

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from digitnet.network import Network, Trace
 from digitnet.views._common import (
@@ -90,6 +91,8 @@ def backprop_nudges(net: Network, trace: Trace, y: np.ndarray) -> Nudges:
 
 def _bars(ax, values: np.ndarray, labels: list[str] | None, bold: int | None, title: str) -> None:
     ax.bar(range(len(values)), values, color=[POSITIVE if v >= 0 else NEGATIVE for v in values])
+    ax.set_xlim(-0.6, len(values) - 0.4)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.axhline(0, color="0.3", linewidth=0.6)
     if labels is not None:
         ax.set_xticks(range(len(values)), labels, fontsize=8)
@@ -135,7 +138,11 @@ def nudges(
 
     n_rows = 6 + (L - 1)
     fig = new_figure(15, 2.3 * n_rows + 0.6)
-    axes = fig.subplots(n_rows, 2, height_ratios=[1.4] + [1] * (n_rows - 1))
+    first_is_image = image_shape(net.sizes[0]) is not None
+    ratios = [1.4] + [1.0] * (n_rows - 1)
+    if first_is_image and L > 1:
+        ratios[-1] = 1.5  # the first layer's gradient as 28x28 tiles, two rows of eight
+    axes = fig.subplots(n_rows, 2, height_ratios=ratios)
     prev = f"$a^{{({L - 1})}}$"
     delta_is = r" ($\delta_j = \partial C/\partial z_j$"
     if net.output_sigma.elementwise:
@@ -205,7 +212,7 @@ def nudges(
             title = rf"4. weight gradient of layer {l}: $-\partial C/\partial W^{{({l})}}$"
             shape = image_shape(G.shape[1]) if l == 1 else None
             if shape is not None:
-                mosaic = tile(G.reshape(len(G), *shape), cols=min(len(G), 16))
+                mosaic = tile(G.reshape(len(G), *shape), cols=min(len(G), 8))
                 image = axes[r, col].imshow(
                     mosaic, cmap=DIVERGING, norm=symmetric_norm(G), interpolation="nearest"
                 )

@@ -17,7 +17,7 @@ Endpoints (all under ``/api``; the schema is at ``/openapi.json``, the docs at `
 - ``GET  /api/test-images``         test images (random, or only mistakes) with the answers
 - ``POST /api/train``               start a live training run (one at a time: else 409)
 - ``POST /api/train/stop``          stop it after the current mini-batch step
-- ``GET  /api/train``               the job's state and its epoch records
+- ``GET  /api/train/status``        the job's state and its epoch records
 - ``GET  /api/train/events``        server-sent events: each epoch's numbers and weight images
 """
 
@@ -533,7 +533,7 @@ def create_app(
             raise ApiError(409, str(err)) from None
         return {**job.summary(), "stopping": True}
 
-    @app.get("/api/train", responses=ERRORS, summary="The live training run's state")
+    @app.get("/api/train/status", responses=ERRORS, summary="The live training run's state")
     def train_status() -> dict[str, Any]:
         job = trainer.job
         if job is None:

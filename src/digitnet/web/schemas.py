@@ -49,10 +49,14 @@ def _literal(names: tuple[str, ...] | list[str]) -> object:
 class ImageInput(BaseModel):
     """One digit: either ``pixels`` or ``png``, not both."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"oneOf": [{"required": ["pixels"]}, {"required": ["png"]}]},
+    )
 
-    pixels: Pixels | None = None
-    png: PngText | None = None
+    pixels: Pixels = None  # type: ignore[assignment]  # absent, not null: see oneOf
+    png: PngText = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _one_of(self) -> ImageInput:
@@ -65,17 +69,17 @@ class NeuronRequest(BaseModel):
     """Which neuron to inspect (layer 1..L, index 0..n_l-1), and optionally the current image
     so that its z and a are included."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     layer: int = Field(ge=1, le=100, description="layer l, 1..L (0 is the input, with no weights)")
     index: int = Field(ge=0, le=1_000_000, description="neuron j of that layer, from 0")
-    pixels: Pixels | None = None
+    pixels: Pixels = None  # type: ignore[assignment]  # optional, but not null
 
 
 class TrainRequest(BaseModel):
     """Settings of a live training run: the network's shape and how to train it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     hidden: list[Annotated[int, Field(ge=1, le=MAX_NEURONS)]] = Field(
         default=[64],

@@ -597,7 +597,7 @@ async function start() {
   }
   drawDiagram();
   fillTrainForm().catch((err) => { $("train-status").textContent = err.message; });
-  const status = await api("/api/train").catch(() => null);
+  const status = await api("/api/train/status").catch(() => null);
   if (status && status.running) listen();
   document.body.dataset.ready = "true";
 }

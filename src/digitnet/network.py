@@ -52,6 +52,29 @@ class Gradients:
     b: list[np.ndarray]
 
 
+class Workspace:
+    """Arrays reused by every training step of one batch size, so that a step allocates only what
+    the activations and costs return: per layer l the ``z`` (n, n_l), the carried-back error
+    (n, n_l), the dropout draws and mask (n, n_l), and the gradients (:attr:`grads`).
+
+    ``train`` keeps one and passes it to :meth:`Network.trace` and :meth:`Network.backprop`;
+    everything they return for that step then lives in these arrays until the next step.
+    A batch of any other size (the last, shorter one) simply gets fresh arrays.
+    """
+
+    def __init__(self, net: Network, batch_size: int) -> None:
+        n, dt = batch_size, net.dtype
+        self.batch_size = n
+        self.z = [np.empty((n, s), dt) for s in net.sizes]
+        self.delta = [np.empty((n, s), dt) for s in net.sizes]
+        self.mask = [np.empty((n, s), dt) for s in net.sizes]
+        self.keep = [np.empty((n, s), np.bool_) for s in net.sizes]
+        self.grads = Gradients([np.empty_like(W) for W in net.W], [np.empty_like(b) for b in net.b])
+
+    def fits(self, n: int) -> bool:
+        return n == self.batch_size
+
+
 class Network:
     """A multilayer perceptron.
 
@@ -134,31 +157,53 @@ class Network:
         X: np.ndarray,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
+        *,
+        workspace: Workspace | None = None,
     ) -> Trace:
         """Feed X (n, n_0) forward, keeping every layer's z and a.
 
         With ``dropout`` p > 0 (training only), each hidden neuron is switched off with
         probability p and the survivors are scaled by 1/(1-p) ("inverted dropout").
+        With a ``workspace`` (training), z and the masks are written into its arrays.
         """
         a = self.as_input(X)
+        ws = workspace if workspace is not None and workspace.fits(len(a)) else None
         zs: list[np.ndarray | None] = [None]
         activations = [a]
         masks: list[np.ndarray | None] = [None]
         L = self.n_layers
         for l, (W, b) in enumerate(zip(self.W, self.b, strict=True), start=1):
-            z = a @ W.T
+            z = np.matmul(a, W.T, out=None if ws is None else ws.z[l])
             z += b  # z = W a + b, for every row
             a = self.sigma_of(l)(z)  # a = sigma(z)
             mask = None
             if dropout > 0 and l < L:
                 assert rng is not None, "dropout needs a random generator"
-                keep = 1.0 - dropout
-                mask = (rng.random(a.shape, dtype=self.dtype) < keep) / self.dtype.type(keep)
-                a = a * mask
+                mask = self._dropout_mask(a.shape, dropout, rng, ws, l)
+                if a is z:
+                    a = a * mask
+                else:
+                    a *= mask  # a is sigma's own new array
             zs.append(z)
             activations.append(a)
             masks.append(mask)
         return Trace(zs, activations, masks, dropout)
+
+    def _dropout_mask(
+        self,
+        shape: tuple[int, ...],
+        dropout: float,
+        rng: np.random.Generator,
+        ws: Workspace | None,
+        l: int,
+    ) -> np.ndarray:
+        """1/keep where a neuron is kept (probability keep = 1 - dropout), 0 where dropped."""
+        keep = 1.0 - dropout
+        if ws is None:
+            return (rng.random(shape, dtype=self.dtype) < keep) / self.dtype.type(keep)
+        draws = rng.random(shape, dtype=self.dtype, out=ws.mask[l])
+        kept = np.less(draws, keep, out=ws.keep[l])
+        return np.divide(kept, self.dtype.type(keep), out=ws.mask[l])
 
     def feedforward(self, X: np.ndarray) -> np.ndarray:
         """The output activations (n, n_L) for the inputs X (n, n_0)."""
@@ -185,7 +230,9 @@ class Network:
         return self.evaluate(X, y)[0]
 
     # -- backward ------------------------------------------------------------------------------
-    def backprop(self, trace: Trace, y: np.ndarray) -> Gradients:
+    def backprop(
+        self, trace: Trace, y: np.ndarray, *, workspace: Workspace | None = None
+    ) -> Gradients:
         """The gradient of the cost (averaged over the batch) for every weight and bias.
 
         Backpropagation by the chain rule, vectorised over the batch, in four equations:
@@ -198,20 +245,24 @@ class Network:
                                               (entry j,k: a_k^(l-1) sigma'(z_j^(l)) dC/da_j^(l))
 
         The 1/n of the average is already inside delta^(L) (see :mod:`digitnet.costs`).
+        With a ``workspace`` (training), the gradients returned are its arrays, overwritten by
+        the next step; without one they are new arrays.
         """
         L = self.n_layers
-        nabla_W: list[np.ndarray] = [np.empty(0)] * L
-        nabla_b: list[np.ndarray] = [np.empty(0)] * L
+        ws = workspace if workspace is not None and workspace.fits(len(trace.a[0])) else None
+        nabla_W: list[np.ndarray | None] = [None] * L if ws is None else list(ws.grads.W)
+        nabla_b: list[np.ndarray | None] = [None] * L if ws is None else list(ws.grads.b)
         delta = self.cost.delta(trace.z[L], trace.a[L], y)  # (1)
         for l in range(L, 0, -1):
-            nabla_b[l - 1] = delta.sum(axis=0)  # (3)
-            nabla_W[l - 1] = delta.T @ trace.a[l - 1]  # (4)
+            nabla_b[l - 1] = np.add.reduce(delta, axis=0, out=nabla_b[l - 1])  # (3)
+            nabla_W[l - 1] = np.matmul(delta.T, trace.a[l - 1], out=nabla_W[l - 1])  # (4)
             if l > 1:
-                delta = delta @ self.W[l - 1]  # (2): dC/da^(l-1), carried back through W
+                # (2): dC/da^(l-1), carried back through W, then times sigma'(z^(l-1))
+                delta = np.matmul(delta, self.W[l - 1], out=None if ws is None else ws.delta[l - 1])
                 if trace.masks[l - 1] is not None:
                     delta *= trace.masks[l - 1]
                 delta *= self.sigma.prime(trace.z[l - 1], _pre_dropout(trace, l - 1))
-        return Gradients(nabla_W, nabla_b)
+        return Gradients(nabla_W, nabla_b)  # type: ignore[arg-type]
 
     def gradient(self, X: np.ndarray, y: np.ndarray) -> Gradients:
         """dC/dW and dC/db on the examples X (n, n_0) with labels y (n,): trace, then backprop."""

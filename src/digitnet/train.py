@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from digitnet.errors import DigitnetError, TrainingDiverged
-from digitnet.network import Network
+from digitnet.network import Network, Workspace
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 
 
@@ -203,6 +203,18 @@ def train(
     best_acc, best_params, since_best = -1.0, None, 0
     good_params = net.copy_parameters()
     X_monitor, y_monitor = X_train[: config.monitor], y_train[: config.monitor]
+    # What every step reuses rather than allocates: the mini-batch, and the workspace of the
+    # forward trace and backprop (z, errors, dropout masks, gradients).
+    X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
+    y_batch = np.empty(min(bs, n), y_train.dtype)
+    workspace = Workspace(net, min(bs, n))
+    g = workspace.grads
+    workspace_grads = [p for pair in zip(g.W, g.b, strict=True) for p in pair]
+    augment = config.augment if getattr(config.augment, "enabled", True) else None
+    if augment is not None:
+        from digitnet.data import augment_batch
+    cosine = config.schedule == "cosine"
+    weight_decay = net.dtype.type(config.weight_decay) if config.weight_decay else None
 
     # Overflow on the way to a NaN is expected when eta is too high: it is caught below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -220,23 +232,27 @@ def train(
             )
             for i in range(n_batches):
                 idx = perm[i * bs : (i + 1) * bs]
-                X, y = X_train[idx], y_train[idx]
-                if config.augment is not None:
-                    from digitnet.data import augment_batch
-
-                    X = augment_batch(X, config.augment, rng)
-                if config.schedule == "cosine":
+                if len(idx) == bs:  # gather the mini-batch into the reused arrays
+                    X = np.take(X_train, idx, axis=0, out=X_batch)
+                    y = np.take(y_train, idx, out=y_batch)
+                else:
+                    X, y = X_train[idx], y_train[idx]
+                if augment is not None:
+                    X = augment_batch(X, augment, rng)
+                if cosine:
                     lr = learning_rate(
                         "cosine", config.lr, epoch - 1 + i / n_batches, config.epochs
                     )
-                trace = net.trace(X, config.dropout, rng)
-                grads = net.backprop(trace, y)
-                if config.weight_decay:
+                trace = net.trace(X, config.dropout, rng, workspace=workspace)
+                grads = net.backprop(trace, y, workspace=workspace)
+                if weight_decay:
                     for W, dW in zip(net.W, grads.W, strict=True):
-                        dW += net.dtype.type(config.weight_decay) * W
-                optimizer.step(
-                    params, [p for pair in zip(grads.W, grads.b, strict=True) for p in pair], lr
-                )
+                        dW += weight_decay * W
+                if grads.W[0] is workspace_grads[0]:
+                    step_grads = workspace_grads  # the same arrays every step
+                else:
+                    step_grads = [p for pair in zip(grads.W, grads.b, strict=True) for p in pair]
+                optimizer.step(params, step_grads, lr)
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
                     history.stopped = "interrupted"
                     return history

@@ -383,3 +383,31 @@ def test_plot_errors_are_one_line(argv, words, model_file, shared_data, tmp_path
     for word in words:
         assert word in lines[0]
     assert not any(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "hidden", "output", "cost"),
+    [
+        ([784, 32, 10], "relu", "softmax", "cross-entropy"),
+        ([784, 10], "sigmoid", "sigmoid", "quadratic"),
+    ],
+)
+def test_every_view_renders_for_other_shapes_and_activations(trained, sizes, hidden, output, cost):
+    _, history, _, data = trained
+    net = Network(sizes, activation=hidden, output=output, cost=cost, init="he", seed=0)
+    X, y = data.X_test[:100], data.y_test[:100]
+    L = len(sizes) - 1
+    figures = [
+        views.weights(net, layer=L),
+        views.network_diagram(net, X[0], int(y[0])),
+        views.curves(history),
+        views.confusion(net, X, y),
+        views.mistakes(net, X, y, n=3),
+        views.nudges(net, X[0], int(y[0]), X[:5], y[:5]),
+        views.landscape(net, X[:50], y[:50], steps=3),
+        views.noise(net, n=1),
+    ]
+    for fig in figures:
+        render(fig)
+    nudge_titles = titles(figures[5])
+    assert sum(t.startswith("4. weight gradient") for t in nudge_titles) == 2 * (L - 1)

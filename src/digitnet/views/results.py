@@ -129,7 +129,7 @@ def noise(
     trace = net.trace(X)  # the one forward pass
     a = np.asarray(trace.output, dtype=np.float64)
     names = class_labels(class_names, net.sizes[-1])
-    fig = new_figure(3.2 * len(X), 5.6)
+    fig = new_figure(max(5.0, 3.2 * len(X)), 5.6)
     axes = fig.subplots(2, len(X), squeeze=False, height_ratios=[3, 2])
     for i in range(len(X)):
         answer = int(np.argmax(a[i]))

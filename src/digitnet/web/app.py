@@ -388,15 +388,15 @@ def create_app(
         return _json_safe(_describe(served_box[0]))
 
     @app.post("/api/predict", responses=ERRORS, summary="The digit in one image")
-    def predict(body: ImageInput) -> dict[str, Any]:
+    def predict(body: ImageInput) -> JSONResponse:
         s = served_box[0]
         x = _input_of(body)
-        return _answer(s, x, s.net.trace(x))
+        return JSONResponse(_answer(s, x, s.net.trace(x)))
 
     @app.post("/api/predict/upload", responses=ERRORS, summary="The digit in an uploaded PNG")
     def predict_upload(
         file: Annotated[UploadFile, File(description="a PNG, at most 1 MB and 2000x2000 px")],
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         from digitnet.web.images import MAX_PNG_BYTES
 
         data = file.file.read(MAX_PNG_BYTES + 1)
@@ -405,18 +405,18 @@ def create_app(
         except ImageRejected as err:
             raise ApiError(err.status, str(err)) from None
         s = served_box[0]
-        return _answer(s, x, s.net.trace(x))
+        return JSONResponse(_answer(s, x, s.net.trace(x)))
 
     @app.post(
         "/api/trace",
         responses=ERRORS,
         summary="The prediction plus every layer's activations and the strongest connections",
     )
-    def trace(body: ImageInput) -> dict[str, Any]:
+    def trace(body: ImageInput) -> JSONResponse:
         s = served_box[0]
         x = _input_of(body)
         t = s.net.trace(x)  # the one forward pass: everything below reads it
-        return {**_answer(s, x, t), **_diagram(s.net, t), "sizes": s.net.sizes}
+        return JSONResponse({**_answer(s, x, t), **_diagram(s.net, t), "sizes": s.net.sizes})
 
     @app.post("/api/neuron", responses=ERRORS, summary="One neuron's weights, bias, z and a")
     def neuron(body: NeuronRequest) -> dict[str, Any]:

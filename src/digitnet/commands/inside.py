@@ -176,7 +176,7 @@ def run_plot(args: argparse.Namespace) -> int:
         raise DigitnetError(f"{out}: the picture must end in .png or .svg")
     net, header = _load(args.model)
     fig = make_view(args, net, header)
-    from digitnet.model_io import atomic_write
+    from digitnet.files import atomic_write
 
     with atomic_write(out) as f:
         fig.savefig(f, format=out.suffix.lower()[1:], dpi=args.dpi)

@@ -59,7 +59,7 @@ class Workspace:
 
     ``train`` keeps one and passes it to :meth:`Network.trace` and :meth:`Network.backprop`;
     everything they return for that step then lives in these arrays until the next step.
-    A batch of any other size (the last, shorter one) simply gets fresh arrays.
+    A shorter batch (the last one of an epoch) uses the first rows of each array.
     """
 
     def __init__(self, net: Network, batch_size: int) -> None:
@@ -69,10 +69,13 @@ class Workspace:
         self.delta = [np.empty((n, s), dt) for s in net.sizes]
         self.mask = [np.empty((n, s), dt) for s in net.sizes]
         self.keep = [np.empty((n, s), np.bool_) for s in net.sizes]
-        self.grads = Gradients([np.empty_like(W) for W in net.W], [np.empty_like(b) for b in net.b])
+        shapes = [p.shape for p in net.parameters()]
+        self.flat_grads = np.empty(sum(int(np.prod(s)) for s in shapes), dt)
+        views = _split(self.flat_grads, shapes)  # laid out like Network.flat_parameters
+        self.grads = Gradients(views[0::2], views[1::2])
 
     def fits(self, n: int) -> bool:
-        return n == self.batch_size
+        return n <= self.batch_size
 
 
 class Network:
@@ -109,7 +112,13 @@ class Network:
         self.cost: Cost = get_cost(cost, self.output_sigma)
         self.init = init
         self.seed = seed
-        self.W, self.b = initial_parameters(sizes, init, np.random.default_rng(seed), self.dtype)
+        W, b = initial_parameters(sizes, init, np.random.default_rng(seed), self.dtype)
+        # Every W and b is a view into one flat vector, [W1, b1, W2, b2, ...], so that an optimizer
+        # step over all the parameters is a few array operations (see flat_parameters).
+        params = [p for pair in zip(W, b, strict=True) for p in pair]
+        self._flat = np.concatenate([p.ravel() for p in params])
+        views = _split(self._flat, [p.shape for p in params])
+        self.W, self.b = views[0::2], views[1::2]
 
     # -- description ---------------------------------------------------------------------------
     @property
@@ -173,7 +182,7 @@ class Network:
         masks: list[np.ndarray | None] = [None]
         L = self.n_layers
         for l, (W, b) in enumerate(zip(self.W, self.b, strict=True), start=1):
-            z = np.matmul(a, W.T, out=None if ws is None else ws.z[l])
+            z = np.matmul(a, W.T, out=None if ws is None else ws.z[l][: len(a)])
             z += b  # z = W a + b, for every row
             a = self.sigma_of(l)(z)  # a = sigma(z)
             mask = None
@@ -201,9 +210,10 @@ class Network:
         keep = 1.0 - dropout
         if ws is None:
             return (rng.random(shape, dtype=self.dtype) < keep) / self.dtype.type(keep)
-        draws = rng.random(shape, dtype=self.dtype, out=ws.mask[l])
-        kept = np.less(draws, keep, out=ws.keep[l])
-        return np.divide(kept, self.dtype.type(keep), out=ws.mask[l])
+        n = shape[0]
+        draws = rng.random(shape, dtype=self.dtype, out=ws.mask[l][:n])
+        kept = np.less(draws, keep, out=ws.keep[l][:n])
+        return np.divide(kept, self.dtype.type(keep), out=ws.mask[l][:n])
 
     def feedforward(self, X: np.ndarray) -> np.ndarray:
         """The output activations (n, n_L) for the inputs X (n, n_0)."""
@@ -258,7 +268,8 @@ class Network:
             nabla_W[l - 1] = np.matmul(delta.T, trace.a[l - 1], out=nabla_W[l - 1])  # (4)
             if l > 1:
                 # (2): dC/da^(l-1), carried back through W, then times sigma'(z^(l-1))
-                delta = np.matmul(delta, self.W[l - 1], out=None if ws is None else ws.delta[l - 1])
+                out = None if ws is None else ws.delta[l - 1][: len(delta)]
+                delta = np.matmul(delta, self.W[l - 1], out=out)
                 if trace.masks[l - 1] is not None:
                     delta *= trace.masks[l - 1]
                 delta *= self.sigma.prime(trace.z[l - 1], _pre_dropout(trace, l - 1))
@@ -276,12 +287,35 @@ class Network:
     def copy_parameters(self) -> list[np.ndarray]:
         return [p.copy() for p in self.parameters()]
 
+    def flat_parameters(self) -> np.ndarray | None:
+        """All the parameters as one vector that shares memory with ``W`` and ``b`` (in the order
+        of :meth:`parameters`), or None if an array of ``W`` or ``b`` was replaced since."""
+        flat = self._flat
+        offset = 0
+        for p in self.parameters():
+            if p.base is not flat or not p.flags.c_contiguous or p.dtype != flat.dtype:
+                return None
+            if p.ctypes.data != flat.ctypes.data + offset * flat.itemsize:
+                return None
+            offset += p.size
+        return flat if offset == flat.size else None
+
     def set_parameters(self, params: list[np.ndarray]) -> None:
         """Copy ``params`` (as from :meth:`parameters`) into this network's arrays, in place."""
         for mine, new in zip(self.parameters(), params, strict=True):
             if mine.shape != new.shape:
                 raise DigitnetError(f"parameter shape {new.shape} does not match {mine.shape}")
             mine[...] = new
+
+
+def _split(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Consecutive views of ``flat`` with the given shapes."""
+    views, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        views.append(flat[offset : offset + size].reshape(shape))
+        offset += size
+    return views
 
 
 def _pre_dropout(trace: Trace, l: int) -> np.ndarray:

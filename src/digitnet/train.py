@@ -196,8 +196,6 @@ def train(
     history.stopped = "finished"
     first_epoch = len(history.epochs) + 1
     rng = np.random.default_rng([config.seed, first_epoch])
-    params = net.parameters()
-    optimizer = make_optimizer(config.optimizer, params, config.momentum)
     n, bs = len(X_train), config.batch_size
     n_batches = math.ceil(n / bs)
     best_acc, best_params, since_best = -1.0, None, 0
@@ -208,8 +206,18 @@ def train(
     X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
     y_batch = np.empty(min(bs, n), y_train.dtype)
     workspace = Workspace(net, min(bs, n))
-    g = workspace.grads
-    workspace_grads = [p for pair in zip(g.W, g.b, strict=True) for p in pair]
+    # With the parameters in one vector (as a Network makes them), each step updates them all at
+    # once from the workspace's gradient vector, laid out the same way.
+    flat = net.flat_parameters()
+    if flat is not None:
+        params, step_grads = [flat], [workspace.flat_grads]
+    else:
+        g = workspace.grads
+        params, step_grads = (
+            net.parameters(),
+            [p for pair in zip(g.W, g.b, strict=True) for p in pair],
+        )
+    optimizer = make_optimizer(config.optimizer, params, config.momentum)
     augment = config.augment if getattr(config.augment, "enabled", True) else None
     if augment is not None:
         from digitnet.data import augment_batch
@@ -232,11 +240,9 @@ def train(
             )
             for i in range(n_batches):
                 idx = perm[i * bs : (i + 1) * bs]
-                if len(idx) == bs:  # gather the mini-batch into the reused arrays
-                    X = np.take(X_train, idx, axis=0, out=X_batch)
-                    y = np.take(y_train, idx, out=y_batch)
-                else:
-                    X, y = X_train[idx], y_train[idx]
+                m = len(idx)  # bs, or fewer in the last batch; gather it into the reused arrays
+                X = X_train.take(idx, axis=0, out=X_batch[:m], mode="clip")  # idx is in range
+                y = y_train.take(idx, out=y_batch[:m], mode="clip")
                 if augment is not None:
                     X = augment_batch(X, augment, rng)
                 if cosine:
@@ -248,11 +254,7 @@ def train(
                 if weight_decay:
                     for W, dW in zip(net.W, grads.W, strict=True):
                         dW += weight_decay * W
-                if grads.W[0] is workspace_grads[0]:
-                    step_grads = workspace_grads  # the same arrays every step
-                else:
-                    step_grads = [p for pair in zip(grads.W, grads.b, strict=True) for p in pair]
-                optimizer.step(params, step_grads, lr)
+                optimizer.step(params, step_grads, lr)  # grads lives in step_grads' arrays
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
                     history.stopped = "interrupted"
                     return history

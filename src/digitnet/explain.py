@@ -45,7 +45,9 @@ def as_float64(net: Network) -> Network:
     return net if net.dtype == np.float64 else copy_network(net, "float64")
 
 
-def central_difference(C: Callable[[], float], p: np.ndarray, i: tuple[int, ...], h: float = H):
+def central_difference(
+    C: Callable[[], float], p: np.ndarray, i: tuple[int, ...], h: float = H
+) -> float:
     """dC/dp[i] by the five-point central difference, changing p[i] in place and restoring it:
     (-C(p+2h) + 8 C(p+h) - 8 C(p-h) + C(p-2h)) / 12h, error O(h^4)."""
     old = p[i]
@@ -56,7 +58,7 @@ def central_difference(C: Callable[[], float], p: np.ndarray, i: tuple[int, ...]
             values.append(C())
     finally:
         p[i] = old
-    return (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
+    return float((-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h))
 
 
 def relative_error(a: np.ndarray | float, b: np.ndarray | float, floor: float) -> np.ndarray:

@@ -15,11 +15,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from digitnet.errors import DigitnetError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from digitnet.data import Dataset
+    from digitnet.network import Network
 
 VIEW_NAMES = (
     "weights",
@@ -135,13 +141,13 @@ def _data_options(p: argparse.ArgumentParser) -> None:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _load(path: Path):
+def _load(path: Path) -> tuple[Network, dict[str, Any]]:
     from digitnet.model_io import load_model
 
     return load_model(path)
 
 
-def _dataset(args: argparse.Namespace, header: dict[str, Any]):
+def _dataset(args: argparse.Namespace, header: dict[str, Any]) -> Dataset:
     """The dataset named by --dataset, else by the model's header, else MNIST."""
     from digitnet.data import load
 
@@ -152,7 +158,7 @@ def _dataset(args: argparse.Namespace, header: dict[str, Any]):
     return load(name or "mnist", data_dir=args.data_dir)
 
 
-def _test_image(data, n: int) -> tuple[np.ndarray, int]:
+def _test_image(data: Dataset, n: int) -> tuple[np.ndarray, int]:
     if n >= len(data.y_test):
         raise DigitnetError(
             f"--image {n} does not exist: the {data.name} test set has images "
@@ -161,7 +167,7 @@ def _test_image(data, n: int) -> tuple[np.ndarray, int]:
     return data.X_test[n], int(data.y_test[n])
 
 
-def _check_input(net, data) -> None:
+def _check_input(net: Network, data: Dataset) -> None:
     if data.X_test.shape[1] != net.sizes[0]:
         raise DigitnetError(
             f"the model takes {net.sizes[0]} inputs but {data.name} images have "
@@ -184,7 +190,7 @@ def run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_view(args: argparse.Namespace, net, header: dict[str, Any]):
+def make_view(args: argparse.Namespace, net: Network, header: dict[str, Any]) -> Figure:
     """The Figure for ``args.view``; loads the dataset only for the views that need images."""
     from digitnet import views
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 
@@ -116,7 +117,7 @@ def copy_network(net: Network, dtype: str | type | None = None) -> Network:
     return twin
 
 
-def show_image(ax, pixels: np.ndarray, title: str | None = None) -> None:
+def show_image(ax: Axes, pixels: np.ndarray, title: str | None = None) -> None:
     """One input image (n_0,) on ``ax``: as a square picture if it is one, else as a strip."""
     shape = image_shape(pixels.size) or (1, pixels.size)
     ax.imshow(pixels.reshape(shape), cmap=INK, vmin=0, vmax=1, interpolation="nearest")

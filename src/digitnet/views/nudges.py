@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -89,7 +90,9 @@ def backprop_nudges(net: Network, trace: Trace, y: np.ndarray) -> Nudges:
     )
 
 
-def _bars(ax, values: np.ndarray, labels: list[str] | None, bold: int | None, title: str) -> None:
+def _bars(
+    ax: Axes, values: np.ndarray, labels: list[str] | None, bold: int | None, title: str
+) -> None:
     ax.bar(range(len(values)), values, color=[POSITIVE if v >= 0 else NEGATIVE for v in values])
     ax.set_xlim(-0.6, len(values) - 0.4)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -102,7 +105,15 @@ def _bars(ax, values: np.ndarray, labels: list[str] | None, bold: int | None, ti
     ax.tick_params(labelsize=7)
 
 
-def _heat(fig, ax, M: np.ndarray, title: str, xlabel: str, ylabel: str, labels=None) -> None:
+def _heat(
+    fig: Figure,
+    ax: Axes,
+    M: np.ndarray,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    labels: list[str] | None = None,
+) -> None:
     image = ax.imshow(
         M, cmap=DIVERGING, norm=symmetric_norm(M), aspect="auto", interpolation="nearest"
     )

@@ -437,3 +437,30 @@ def test_serve_command_loads_the_newest_model_and_binds_localhost(
     assert (host, port) == ("127.0.0.1", 8123)
     assert main(["serve", str(tmp_path / "missing.npz")]) == 1
     assert main(["serve", str(newest), "--port", "0"]) == 1
+
+
+def test_serve_without_a_model_trains_the_lessons_network_first(
+    net: Network, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    trained = []
+
+    def fake_run_training(recipe, out, data_dir, validation):
+        from digitnet.train import History
+
+        trained.append(recipe)
+        save_model(out, net)
+        return net, History(), None
+
+    monkeypatch.setattr("digitnet.commands.train.run_training", fake_run_training)
+    monkeypatch.setattr("digitnet.web.server.serve", lambda *a, **k: None)
+    from digitnet.cli import main
+
+    runs = tmp_path / "runs"
+    assert main(["serve", "--runs", str(runs), "--host", "0.0.0.0", "--port", "8124"]) == 0
+    captured = capsys.readouterr()
+    assert trained[0]["preset"] == "lessons"
+    assert trained[0]["network"]["sizes"] == [784, 16, 16, 10]
+    assert "training the lessons' network first" in captured.out
+    assert (runs / "model.npz").exists()
+    assert "http://0.0.0.0:8124/" in captured.out
+    assert "other machines can reach" in captured.err

@@ -185,7 +185,7 @@ def test_train_live_in_the_page(page: Page) -> None:
     page.fill("#train-form [name=lr]", "0.05")
     page.click("#train-start")
     page.wait_for_function(
-        "document.getElementById('train-status').textContent.includes('finished')",
+        "document.getElementById('train-status').textContent.includes('job #1 finished')",
         timeout=60_000,
     )
     assert page.eval_on_selector("#train-weights", "img => img.naturalWidth") > 50
@@ -206,5 +206,6 @@ def test_train_live_in_the_page(page: Page) -> None:
     assert answer[0] == 409 and "already running" in answer[1]
     page.click("#train-stop")
     page.wait_for_function(
-        "document.getElementById('train-status').textContent.includes('stopped')", timeout=30_000
+        "document.getElementById('train-status').textContent.includes('job #2 stopped')",
+        timeout=30_000,
     )

@@ -385,7 +385,7 @@ async function inspect(layer, index) {
   row.className = "inspect-row";
   const [rows, cols] = n.weights_shape;
   const scale = rows === 1 ? Math.max(2, Math.floor(260 / cols)) : 5;
-  const height = rows === 1 ? 24 : rows;
+  const height = rows === 1 ? Math.max(1, Math.round(36 / scale)) : rows;
   const shape = (values) => rows === 1 ? Array.from({ length: height }, () => values).flat() : values;
   row.append(figure(divergingCanvas(shape(n.weights), height, cols, scale),
     `incoming weights w (${n.weights.length})`));

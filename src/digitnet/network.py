@@ -151,6 +151,8 @@ class Network:
     # -- forward -------------------------------------------------------------------------------
     def as_input(self, X: np.ndarray) -> np.ndarray:
         """X as a batch (n, n_0) of this network's dtype; one image (n_0,) becomes a batch of 1."""
+        if type(X) is np.ndarray and X.dtype == self.dtype and X.shape[1:] == (self.sizes[0],):
+            return X  # already a batch of the right dtype: the training step's case
         X = np.asarray(X)
         if X.ndim == 1:
             X = X[None, :]
@@ -181,10 +183,11 @@ class Network:
         activations = [a]
         masks: list[np.ndarray | None] = [None]
         L = self.n_layers
-        for l, (W, b) in enumerate(zip(self.W, self.b, strict=True), start=1):
+        sigmas = [self.sigma] * (L - 1) + [self.output_sigma]  # sigma_of(1..L)
+        for l, (W, b, sigma) in enumerate(zip(self.W, self.b, sigmas, strict=True), start=1):
             z = np.matmul(a, W.T, out=None if ws is None else ws.z[l][: len(a)])
             z += b  # z = W a + b, for every row
-            a = self.sigma_of(l)(z)  # a = sigma(z)
+            a = sigma(z)  # a = sigma(z)
             mask = None
             if dropout > 0 and l < L:
                 assert rng is not None, "dropout needs a random generator"

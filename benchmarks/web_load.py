@@ -146,9 +146,10 @@ def write_report(rows: list[dict], how: str) -> None:
         "# Web app under load",
         "",
         "`python benchmarks/web_load.py`: one asyncio client sends all requests at once to",
-        f"`digitnet serve` on 127.0.0.1 ({how}); every answer must be 200 with a well-formed",
-        "prediction. Latency is per request, from send to answer, so it includes the wait in the",
-        "queue; requests per second is the count over the wall time of the whole burst.",
+        f"`digitnet serve` on 127.0.0.1 ({how});",
+        'every answer must be 200 with a well-formed prediction ("right digit" counts answers',
+        "equal to the test label). Latency is per request, from send to answer, so it includes",
+        "the wait in the queue; requests per second is the count over the wall time of the burst.",
         "",
         "| body | concurrent requests | succeeded | right digit | p50 ms | p99 ms | max ms "
         "| requests/s |",
@@ -162,7 +163,8 @@ def write_report(rows: list[dict], how: str) -> None:
     lines += [
         "",
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({cpu}), Python "
-        f"{platform.python_version()}, one uvicorn worker; client and server share the machine.",
+        f"{platform.python_version()}, one uvicorn worker; client and server share the machine",
+        f"(load average {os.getloadavg()[0]:.1f} at the end of the run).",
         "",
     ]
     REPORT.write_text("\n".join(lines))

@@ -201,3 +201,51 @@ def test_save_never_leaves_a_half_written_model(tmp_path, monkeypatch):
         save_model(path, Network([784, 8, 10], seed=1))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def photo_of(image: np.ndarray, path, seed: int) -> None:
+    """An MNIST digit as a photo: dark ink on light, slightly noisy paper, large, off-centre."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    ink = Image.fromarray((255 - image.reshape(28, 28) * 255).astype(np.uint8)).resize((240, 240))
+    paper = rng.normal(225, 6, (420, 560)).clip(0, 255).astype(np.uint8)
+    photo = Image.fromarray(paper)
+    region = np.minimum(np.asarray(photo)[60:300, 250:490], np.asarray(ink))
+    photo.paste(Image.fromarray(region), (250, 60))
+    photo.convert("RGB").save(path, quality=85)
+
+
+def test_predict_reads_photos_and_prints_digits(lessons_model, mnist, tmp_path, capsys):
+    net, _ = load_model(lessons_model)
+    right = np.flatnonzero(net.predict(mnist.X_test[:50]) == mnist.y_test[:50])[:6]
+    paths = []
+    for i in right:
+        paths.append(tmp_path / f"digit{i}.jpg")
+        photo_of(mnist.X_test[i], paths[-1], seed=int(i))
+    code, out, err = run(capsys, "predict", lessons_model, *paths, "--json")
+    assert code == 0, err
+    results = json.loads(out)
+    assert [r["file"] for r in results] == [str(p) for p in paths]
+    for r in results:
+        assert r["digit"] == int(np.argmax(r["probabilities"]))
+        assert sum(r["probabilities"]) == pytest.approx(1)
+    hits = sum(r["digit"] == mnist.y_test[i] for r, i in zip(results, right, strict=True))
+    assert hits >= len(right) - 1
+    code, out, _ = run(capsys, "predict", lessons_model, paths[0])
+    assert out.startswith(f"{paths[0]}: {results[0]['digit']}") and "%" in out
+
+
+def test_predict_refuses_bad_images_in_one_line(lessons_model, tmp_path, capsys):
+    from PIL import Image
+
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    blank = tmp_path / "blank.png"
+    Image.new("L", (300, 200), 255).save(blank)
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20_000, 20_000), 1).save(huge)
+    for path, words in ((text, "notes.png"), (blank, "no ink"), (huge, "pixels"),
+                        (tmp_path / "missing.png", "missing.png")):  # fmt: skip
+        code, _, err = run(capsys, "predict", lessons_model, path)
+        assert_one_line_error(code, err, *words.split("|"))

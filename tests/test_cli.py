@@ -249,3 +249,30 @@ def test_predict_refuses_bad_images_in_one_line(lessons_model, tmp_path, capsys)
                         (tmp_path / "missing.png", "missing.png")):  # fmt: skip
         code, _, err = run(capsys, "predict", lessons_model, path)
         assert_one_line_error(code, err, *words.split("|"))
+
+
+def test_training_records_its_path_for_the_landscape(tmp_path, shared_data, capsys):
+    from digitnet.model_io import read_trajectory
+
+    out = tmp_path / "m.npz"
+    code, _, err = run(capsys, "train", "--layers", "784,16,10", "--epochs", "2",
+                       "--data-dir", shared_data, "--out", out)  # fmt: skip
+    assert code == 0, err
+    net, _ = load_model(out)
+    path = read_trajectory(out)
+    assert path.shape == (3, net.n_params)  # the start and the end of each epoch
+    final = np.concatenate([p.ravel() for p in net.parameters()])
+    np.testing.assert_array_equal(path[-1], final)
+    assert not np.array_equal(path[0], path[1])
+    assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    code, out_text, err = run(capsys, "plot", "landscape", out, "-o", tmp_path / "l.png",
+                              "--data-dir", shared_data, "--steps", "5")  # fmt: skip
+    assert code == 0, err
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -48,17 +48,25 @@ def header_for(net: Network, **extra: Any) -> dict[str, Any]:
     }
 
 
-def save_model(path: str | os.PathLike, net: Network, **extra: Any) -> Path:
+def save_model(
+    path: str | os.PathLike,
+    net: Network,
+    trajectory: np.ndarray | None = None,
+    **extra: Any,
+) -> Path:
     """Write ``net`` to ``path`` (an ``.npz``) atomically; ``extra`` goes into the header.
 
     Typical extras: ``dataset={"name", "checksum", "source"}``, ``training`` (the TrainConfig as a
-    dict) and ``history`` (``History.to_dict()``).
+    dict) and ``history`` (``History.to_dict()``). ``trajectory`` (T, n_params) holds the
+    parameters, flattened in the order of ``Network.parameters()``, at T moments of training.
     """
     path = Path(path)
     header = header_for(net, **extra)
     arrays = {}
     for l, (W, b) in enumerate(zip(net.W, net.b, strict=True), start=1):
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+    if trajectory is not None:
+        arrays["trajectory"] = np.asarray(trajectory, dtype=np.float32)
     text = json.dumps(header, allow_nan=True, separators=(",", ":"))
     arrays["header"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
@@ -69,6 +77,23 @@ def save_model(path: str | os.PathLike, net: Network, **extra: Any) -> Path:
 def read_header(path: str | os.PathLike) -> dict[str, Any]:
     """Only the JSON header of a model file, validated."""
     return _read(Path(path))[0]
+
+
+def read_trajectory(path: str | os.PathLike) -> np.ndarray | None:
+    """The training trajectory (T, n_params) stored with the model, or None if there is none."""
+    path = Path(path)
+    header, arrays = _read(path)
+    if "trajectory" not in arrays:
+        return None
+    sizes = header["sizes"]
+    n_params = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False))
+    trajectory = arrays["trajectory"]
+    if trajectory.ndim != 2 or trajectory.shape[1] != n_params or trajectory.dtype.kind != "f":
+        raise DigitnetError(
+            f"{path}: array trajectory has shape {trajectory.shape} and dtype {trajectory.dtype}, "
+            f"but the network has {n_params} parameters"
+        )
+    return trajectory
 
 
 def load_model(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:

@@ -223,7 +223,7 @@ def make_view(args: argparse.Namespace, net: Network, header: dict[str, Any]) ->
         net,
         data.X_train[:n],
         data.y_train[:n],
-        trajectory=header.get("trajectory"),
+        trajectory=_trajectory(args.model),
         steps=args.steps,
         seed=args.seed,
     )
@@ -292,3 +292,9 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _trajectory(path: Path) -> np.ndarray | None:
+    from digitnet.model_io import read_trajectory
+
+    return read_trajectory(path)

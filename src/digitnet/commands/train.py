@@ -15,13 +15,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitnet.costs import COST_NAMES
 from digitnet.data.registry import DATASETS as DATASET_NAMES
 from digitnet.errors import DigitnetError
-from digitnet.model_io import load_model, save_model
+from digitnet.model_io import load_model, read_trajectory, save_model
 from digitnet.network import INITS, Network
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES
 from digitnet.presets import PRESETS, get_preset
@@ -289,8 +290,16 @@ def run_training(
             "history": history.to_dict(),
         }
 
+    # The parameters after every epoch, for the cost landscape's training path (small nets only).
+    trajectory: list[np.ndarray] = []
+    if net.n_params <= TRAJECTORY_MAX_PARAMS:
+        earlier = read_trajectory(ckpt) if resume else None
+        trajectory = list(earlier) if earlier is not None else [flat_copy(net)]
+
     def save_checkpoint() -> None:
-        save_model(ckpt, net, **header_extras())
+        if trajectory and len(trajectory) <= len(history.epochs):
+            trajectory.append(flat_copy(net))
+        save_model(ckpt, net, trajectory=_stack(trajectory), **header_extras())
 
     progress = ConsoleProgress(config.epochs, save_checkpoint)
     try:
@@ -320,9 +329,20 @@ def run_training(
             file=sys.stderr,
         )
         return net, history, data
-    save_model(out, net, **header_extras())
+    save_model(out, net, trajectory=_stack(trajectory), **header_extras())
     ckpt.unlink(missing_ok=True)
     return net, history, data
+
+
+TRAJECTORY_MAX_PARAMS = 50_000
+
+
+def flat_copy(net: Network) -> np.ndarray:
+    return np.concatenate([p.ravel() for p in net.parameters()]).astype(np.float32)
+
+
+def _stack(trajectory: list[np.ndarray]) -> np.ndarray | None:
+    return np.stack(trajectory) if trajectory else None
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -10,9 +10,11 @@ turns such photos back into what the network knows.
 Usage::
 
     python scripts/make_photo_digits.py OUT_DIR [--count 8] [--data-dir ../shared/data]
-        [--size 160 240] [--seed 0]
+        [--size 160 240] [--seed 0] [--prepared]
 
-writes ``OUT_DIR/photo-<index>-<label>-<format>.{png,jpg}``, small enough for a README.
+writes ``OUT_DIR/photo-<index>-<label>-<format>.{png,jpg}``, small enough for a README, and with
+``--prepared`` what ``to_mnist`` makes of each, ``...-mnist.png``. The sample in
+``docs/photo-digits/`` was made with ``--count 4 --size 100 130 --prepared``.
 """
 
 from __future__ import annotations
@@ -114,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="folder holding mnist/")
     parser.add_argument("--size", type=int, nargs=2, default=(160, 240), metavar=("MIN", "MAX"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="also write what digitnet.preprocess.to_mnist makes of each photo, *-mnist.png "
+        "(28x28 enlarged 4 times, white ink on black as in MNIST)",
+    )
     args = parser.parse_args(argv)
     try:
         images = read_idx(args.data_dir / "mnist" / "t10k-images-idx3-ubyte.gz")
@@ -131,6 +139,14 @@ def main(argv: list[str] | None = None) -> int:
             fmt,
         )
         print(path)
+        if args.prepared:
+            from digitnet.preprocess import to_mnist
+
+            x = to_mnist(path).reshape(28, 28)
+            big = np.kron(np.round(x * 255).astype(np.uint8), np.ones((4, 4), np.uint8))
+            prepared = path.with_name(f"{path.stem}-mnist.png")
+            Image.fromarray(big).save(prepared, optimize=True)
+            print(prepared)
     return 0
 
 

@@ -209,3 +209,26 @@ def test_train_live_in_the_page(page: Page) -> None:
         "document.getElementById('train-status').textContent.includes('job #2 stopped')",
         timeout=30_000,
     )
+
+
+@pytest.mark.parametrize("pointer", ["touch", "pen"])
+def test_touch_and_pen_strokes_draw_too(page: Page, pointer: str) -> None:
+    page.click("#clear")
+    with page.expect_response("**/api/trace"):
+        scrolled = page.evaluate(
+            """pointer => {
+                const pad = document.getElementById('pad');
+                const r = pad.getBoundingClientRect();
+                const at = (type, x, y) => pad.dispatchEvent(new PointerEvent(type, {
+                    pointerId: 7, pointerType: pointer, isPrimary: true, bubbles: true,
+                    cancelable: true, clientX: r.left + x, clientY: r.top + y, pressure: 0.5}));
+                const before = window.scrollY;
+                at('pointerdown', 140, 40);
+                for (let y = 40; y <= 240; y += 10) at('pointermove', 140, y);
+                at('pointerup', 140, 240);
+                return window.scrollY - before;
+            }""",
+            pointer,
+        )
+    page.wait_for_function("document.getElementById('prediction').textContent === '1'")
+    assert scrolled == 0

@@ -94,7 +94,11 @@ function padPoint(event) {
 
 pad.addEventListener("pointerdown", (event) => {
   event.preventDefault();
-  pad.setPointerCapture(event.pointerId);
+  try {
+    pad.setPointerCapture(event.pointerId);  // keep the stroke when the pointer leaves the pad
+  } catch (err) {
+    // a pointer the browser no longer tracks: draw without capture
+  }
   state.current = [padPoint(event)];
   redrawPad();
 });

@@ -423,6 +423,8 @@ def test_serve_command_loads_the_newest_model_and_binds_localhost(
     save_model(runs / "a" / "model.checkpoint.npz", net)
     time.sleep(0.01)
     newest = save_model(runs / "b" / "model.npz", net, dataset={"name": "mnist"})
+    time.sleep(0.01)
+    np.savez(runs / "b" / "not-a-model.npz", x=np.zeros(3))  # newer, but no model: skipped
     assert serve_command.newest_model(runs) == newest != old
     assert serve_command.newest_model(tmp_path / "nothing") is None
 
@@ -444,7 +446,7 @@ def test_serve_without_a_model_trains_the_lessons_network_first(
 ) -> None:
     trained = []
 
-    def fake_run_training(recipe, out, data_dir, validation):
+    def fake_run_training(recipe, out, data_dir, validation, resume=False):
         from digitnet.train import History
 
         trained.append(recipe)

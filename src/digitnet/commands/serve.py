@@ -3,6 +3,8 @@
 Without a MODEL it serves the newest model file under ``runs/``, or, when there is none, trains
 the lessons' network first (with a progress bar) and saves it as ``runs/model.npz``. It listens
 on 127.0.0.1 (this machine only) unless ``--host`` says otherwise, and prints the address.
+Networks trained live in the page are saved under ``runs/web/``, so the next ``digitnet serve``
+starts from the newest of them.
 """
 
 from __future__ import annotations
@@ -32,31 +34,37 @@ def register(subparsers: Any) -> None:
 
 
 def newest_model(runs: Path) -> Path | None:
-    """The most recently written model file under ``runs`` (checkpoints excluded), or None."""
+    """The most recently written model file under ``runs`` (checkpoints and other ``.npz``
+    files skipped), or None."""
+    from digitnet.model_io import read_header
+
     if not runs.is_dir():
         return None
-    models = [
+    files = [
         p for p in runs.rglob("*.npz") if p.is_file() and not p.name.endswith(".checkpoint.npz")
     ]
-    return max(models, key=lambda p: p.stat().st_mtime, default=None)
+    for path in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            read_header(path)
+        except DigitnetError:
+            continue
+        return path
+    return None
 
 
 def train_default(runs: Path, data_dir: Path | None) -> Path:
     """Train the lessons' network (the CLI's progress bar and table) into ``runs/model.npz``."""
-    from digitnet.commands.train import recipe_from_args, run_training
+    from digitnet.commands import train as train_command
 
-    names = ("layers", "augment", "dataset", "preset", "activation", "output", "cost", "init")
-    args = argparse.Namespace(**{name: None for name in names}, dtype=None)
-    from digitnet.commands.train import TRAINING_OPTIONS
-
-    for name in TRAINING_OPTIONS:
-        setattr(args, name, None)
-    recipe = recipe_from_args(args)
+    names = ("preset", "layers", "augment", "dataset", "activation", "output", "cost", "init")
+    names += ("dtype", *train_command.TRAINING_OPTIONS)
+    recipe = train_command.recipe_from_args(argparse.Namespace(**dict.fromkeys(names)))
     out = runs / "model.npz"
     print(f"no model under {runs}/: training the lessons' network first ({out})", flush=True)
-    _, history, _ = run_training(recipe, out, data_dir, 10_000)
+    resume = train_command.checkpoint_path(out).exists()  # an earlier start was interrupted
+    _, history, _ = train_command.run_training(recipe, out, data_dir, 10_000, resume=resume)
     if history.stopped == "interrupted":
-        raise DigitnetError("training was interrupted; run `digitnet serve` again to resume")
+        raise DigitnetError("training was interrupted; run `digitnet serve` again to resume it")
     return out
 
 

@@ -231,6 +231,19 @@ def test_thin_pen_strokes_are_widened_to_mnist_strokes(net, mnist_test, monkeypa
     assert widened >= on_mnist - 0.04 and widened >= thin + 0.1, (on_mnist, widened, thin)
 
 
+def test_a_thin_stroke_on_its_own_is_kept_wherever_it_lies():
+    """A 3-pixel bar apart from the rest of a 7: statistics read every fifth pixel of a 640-pixel
+    image, and must not lose it between two rows of samples."""
+    bars = []
+    for top in range(100, 105):
+        im = Image.new("L", (640, 640), 230)
+        draw = ImageDraw.Draw(im)
+        draw.line([(150, top), (500, top)], fill=30, width=3)
+        draw.line([(500, 300), (300, 600)], fill=30, width=3)
+        bars.append(int((to_mnist(im).reshape(28, 28)[:10] > 0.3).sum()))
+    assert min(bars) >= 20 and max(bars) - min(bars) <= 3, bars
+
+
 # -- what the recipe promises ----------------------------------------------------------------------
 
 

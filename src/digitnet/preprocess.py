@@ -309,7 +309,9 @@ def _ink_of(x: np.ndarray) -> np.ndarray | None:
     k = _sample_step(x)
     xs = x[::k, ::k]
     surround, t = _paper_band(xs)
-    rough = xs >= t
+    rough = x >= t
+    if k > 1:  # a sample is ink if any pixel around it is: no thin stroke slips between samples
+        rough = ndimage.maximum_filter(rough, size=k)[::k, ::k]
     if not rough.any():
         return None
     distance = ndimage.distance_transform_edt(~rough)  # in samples, from the rough ink

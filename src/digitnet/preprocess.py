@@ -318,8 +318,8 @@ def _ink_of(x: np.ndarray) -> np.ndarray | None:
     fringe = max(1.5, _stroke_width(rough))  # anti-aliased edges, blur
     near = distance <= 3 * fringe + 1  # where ink can be
     ring = (distance > fringe) & near & (xs >= surround)
-    if ring.sum() < 50:
-        ring = ~rough & (xs >= surround)
+    if ring.sum() < 50:  # ink everywhere, or a tiny image: all the paper there is
+        ring = (xs < t) & (xs >= surround)
     residual = x - _paper_surface(x, ring, k)
     rs = residual[::k, ::k]
     inside = near & (xs >= surround)  # paper and ink, not the surround

@@ -23,6 +23,8 @@ from digitnet.costs import Cost, get_cost
 from digitnet.errors import DigitnetError
 
 INITS = ("normal", "lecun", "xavier", "he")
+# Activations whose sigma'(z) reads z alone, so backprop need not undo dropout's scaling of a.
+PRIME_OF_Z_ONLY = ("relu", "leaky-relu")
 
 
 @dataclass
@@ -275,7 +277,7 @@ class Network:
                 delta = np.matmul(delta, self.W[l - 1], out=out)
                 if trace.masks[l - 1] is not None:
                     delta *= trace.masks[l - 1]
-                delta *= self.sigma.prime(trace.z[l - 1], _pre_dropout(trace, l - 1))
+                delta *= self.sigma.prime(trace.z[l - 1], _pre_dropout(trace, l - 1, self.sigma))
         return Gradients(nabla_W, nabla_b)  # type: ignore[arg-type]
 
     def gradient(self, X: np.ndarray, y: np.ndarray) -> Gradients:
@@ -321,13 +323,13 @@ def _split(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
     return views
 
 
-def _pre_dropout(trace: Trace, l: int) -> np.ndarray:
+def _pre_dropout(trace: Trace, l: int, sigma: Activation) -> np.ndarray:
     """sigma(z^(l)) before dropout, as sigma' needs it (only sigmoid and tanh read it).
 
     Kept neurons were scaled by 1/keep, so multiplying by keep restores them; dropped ones are 0
     and their sigma' is multiplied by a zero mask anyway.
     """
-    if trace.masks[l] is None:
+    if trace.masks[l] is None or sigma.name in PRIME_OF_Z_ONLY:
         return trace.a[l]
     return trace.a[l] * trace.a[l].dtype.type(1 - trace.dropout)
 

@@ -393,8 +393,16 @@ def test_a_20000_by_20000_png_is_refused_from_its_header(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
     start = time.perf_counter()
-    assert_one_line_error(lambda: to_mnist(path), str(path), "too many")
+    assert_one_line_error(lambda: to_mnist(path), str(path), "400,000,000 pixels", "too many")
     assert time.perf_counter() - start < 1.0
+
+
+def test_pillows_own_limit_is_an_error_too_never_a_warning(tmp_path):
+    """100 million pixels is over Pillow's warning limit (89 million): even when max_pixels would
+    allow it, the answer is a DigitnetError, not a DecompressionBombWarning."""
+    path = tmp_path / "big.png"
+    path.write_bytes(png_of_zeros(10_000, 10_000))
+    assert_one_line_error(lambda: to_mnist(path, max_pixels=10**9), str(path), "too many")
 
 
 def test_more_pixels_than_max_pixels_is_refused_before_decoding(tmp_path, monkeypatch):

@@ -40,6 +40,7 @@ import contextlib
 import io
 import math
 import os
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -92,8 +93,8 @@ def to_mnist(
     with _pillow_warnings():
         try:
             im = Image.open(fp, formats=FORMATS)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise DigitnetError(_too_many_pixels(name, None, max_pixels)) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise DigitnetError(_too_many_pixels(name, err, max_pixels)) from None
         except UnidentifiedImageError:
             raise DigitnetError(f"{name}: not an image ({', '.join(FORMATS)})") from None
         except (OSError, SyntaxError, ValueError, EOFError) as err:
@@ -176,10 +177,17 @@ def _pillow_warnings() -> Iterator[None]:
         yield
 
 
-def _too_many_pixels(name: str, size: tuple[int, int] | None, max_pixels: int) -> str:
-    if size is None:  # refused by Pillow's own limit, inside Image.open
-        limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
-        return f"{name}: the image has more than {limit:,} pixels, too many to decode"
+def _too_many_pixels(
+    name: str, size: tuple[int, int] | BaseException, max_pixels: int | None
+) -> str:
+    """The message for an image whose ``size`` is too large, or which Pillow's own limit refused
+    inside ``Image.open`` (``size`` is then Pillow's exception, whose text holds the count)."""
+    if isinstance(size, BaseException):
+        limits = [n for n in (max_pixels, Image.MAX_IMAGE_PIXELS) if n]
+        count = re.search(r"\((\d+) pixels\)", str(size))
+        has = f"{int(count[1]):,} pixels" if count else "too many pixels"
+        limit = f", more than the {min(limits):,} accepted" if limits else ""
+        return f"{name}: the image has {has}{limit}, too many to decode"
     w, h = size
     return f"{name}: the image is {w}x{h}, more than the {max_pixels:,} pixels accepted"
 
@@ -216,8 +224,8 @@ def _grey_of_image(
             return _reduce(im.convert("L"))
         except DigitnetError:
             raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise DigitnetError(_too_many_pixels(name, None, max_pixels or 0)) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise DigitnetError(_too_many_pixels(name, err, max_pixels)) from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError) as err:
             raise DigitnetError(
                 f"{name}: cannot decode the image, it is truncated or corrupt ({_one_line(err)})"

@@ -50,8 +50,15 @@ from digitnet.web.schemas import (
     N_INPUTS,
     ErrorMessage,
     ImageInput,
+    ModelInfo,
+    NeuronAnswer,
     NeuronRequest,
+    Prediction,
+    TestImages,
+    TraceAnswer,
     TrainRequest,
+    TrainStatus,
+    WeightImages,
 )
 from digitnet.web.training import Busy, Job, Trainer, weights_event
 
@@ -385,10 +392,14 @@ def create_app(
 
     # -- the network -----------------------------------------------------------------------
     @app.get("/api/model", responses=ERRORS, summary="The network being served")
-    def model() -> dict[str, Any]:
+    def model() -> ModelInfo:
         return _json_safe(_describe(served_box[0]))
 
-    @app.post("/api/predict", responses=ERRORS, summary="The digit in one image")
+    @app.post(
+        "/api/predict",
+        responses={**ERRORS, 200: {"model": Prediction}},
+        summary="The digit in one image",
+    )
     async def predict(body: ImageInput) -> JSONResponse:
         # 784 numbers take well under a millisecond: answered on the event loop; a PNG is
         # decoded and preprocessed in the thread pool
@@ -396,7 +407,11 @@ def create_app(
         x = _input_of(body) if body.png is None else await run_in_threadpool(_input_of, body)
         return JSONResponse(_answer(s, x, s.net.trace(x)))
 
-    @app.post("/api/predict/upload", responses=ERRORS, summary="The digit in an uploaded PNG")
+    @app.post(
+        "/api/predict/upload",
+        responses={**ERRORS, 200: {"model": Prediction}},
+        summary="The digit in an uploaded PNG",
+    )
     def predict_upload(
         file: Annotated[UploadFile, File(description="a PNG, at most 1 MB and 2000x2000 px")],
     ) -> JSONResponse:
@@ -412,7 +427,7 @@ def create_app(
 
     @app.post(
         "/api/trace",
-        responses=ERRORS,
+        responses={**ERRORS, 200: {"model": TraceAnswer}},
         summary="The prediction plus every layer's activations and the strongest connections",
     )
     async def trace(body: ImageInput) -> JSONResponse:
@@ -422,7 +437,7 @@ def create_app(
         return JSONResponse({**_answer(s, x, t), **_diagram(s.net, t), "sizes": s.net.sizes})
 
     @app.post("/api/neuron", responses=ERRORS, summary="One neuron's weights, bias, z and a")
-    def neuron(body: NeuronRequest) -> dict[str, Any]:
+    def neuron(body: NeuronRequest) -> NeuronAnswer:
         s = served_box[0]
         net, l, j = s.net, body.layer, body.index
         if l > net.n_layers:
@@ -456,8 +471,8 @@ def create_app(
     @app.get("/api/weights", responses=ERRORS, summary="The first layer's weights as images")
     def weights(
         max_neurons: Annotated[int, Query(ge=1, le=256)] = 64,
-    ) -> dict[str, Any]:
-        return weights_event(served_box[0].net, max_neurons)
+    ) -> WeightImages:
+        return WeightImages(**weights_event(served_box[0].net, max_neurons))
 
     # -- explore ---------------------------------------------------------------------------
     @app.get("/api/test-images", responses=ERRORS, summary="Test images with the network's answer")
@@ -465,7 +480,7 @@ def create_app(
         mode: Literal["random", "mistakes"] = "random",
         count: Annotated[int, Query(ge=1, le=MAX_TEST_IMAGES)] = 12,
         seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None,
-    ) -> dict[str, Any]:
+    ) -> TestImages:
         s = served_box[0]
         if s.data is None or len(s.data.y_test) == 0:
             raise ApiError(404, "no test images are loaded (start the server with --data-dir)")
@@ -499,7 +514,7 @@ def create_app(
 
     # -- train live ------------------------------------------------------------------------
     @app.post("/api/train", responses=ERRORS, summary="Start a live training run")
-    def train_start(body: TrainRequest) -> dict[str, Any]:
+    def train_start(body: TrainRequest) -> TrainStatus:
         if trainer.running:
             raise ApiError(409, str(Busy(_busy_message(trainer.job))))
         try:
@@ -526,22 +541,22 @@ def create_app(
             job = trainer.start(body.model_dump(), net, config)
         except Busy as err:
             raise ApiError(409, str(err)) from None
-        return job.summary()
+        return TrainStatus(**job.summary(), running=True)
 
     @app.post("/api/train/stop", responses=ERRORS, summary="Stop the live training run")
-    def train_stop() -> dict[str, Any]:
+    def train_stop() -> TrainStatus:
         try:
             job = trainer.stop()
         except DigitnetError as err:
             raise ApiError(409, str(err)) from None
-        return {**job.summary(), "stopping": True}
+        return TrainStatus(**job.summary(), stopping=True)
 
     @app.get("/api/train/status", responses=ERRORS, summary="The live training run's state")
-    def train_status() -> dict[str, Any]:
+    def train_status() -> TrainStatus:
         job = trainer.job
         if job is None:
-            return {"job": None, "state": "idle", "running": False}
-        return {**job.summary(), "running": not job.done}
+            return TrainStatus(job=None, state="idle", running=False)
+        return TrainStatus(**job.summary(), running=not job.done)
 
     @app.get(
         "/api/train/events",
@@ -576,7 +591,7 @@ def _sse(kind: str, data: Any) -> str:
 
 
 async def _events(job: Job, trainer: Trainer, request: Request) -> AsyncIterator[str]:
-    """Every event of ``job`` from its start, then new ones as they come, until it ends."""
+    """Every event of ``job`` from its start, then new ones as they come, up to its "end"."""
     sent, progress_seen = 0, -1
     yield _sse("status", job.summary())
     while True:
@@ -585,8 +600,8 @@ async def _events(job: Job, trainer: Trainer, request: Request) -> AsyncIterator
             event = events[sent]
             sent += 1
             yield _sse(event["event"], event)
-        if job.done and sent >= len(job.events):
-            return
+            if event["event"] == "end":  # always the job's last event
+                return
         if job.progress_count != progress_seen and job.progress:
             progress_seen = job.progress_count
             yield _sse("progress", {"job": job.id, **job.progress})

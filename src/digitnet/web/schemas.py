@@ -125,3 +125,132 @@ class ErrorMessage(BaseModel):
 
     detail: str
     errors: list[dict] | None = None
+
+
+# -- answers (documented in the OpenAPI schema, and checked against it by the fuzz test) ---------
+
+
+class Prediction(BaseModel):
+    """The network's answer for one image, read off its forward trace."""
+
+    prediction: int = Field(description="the most active output neuron j")
+    label: str = Field(description="its class name")
+    confidence: float = Field(description="its probability")
+    probabilities: list[float] = Field(description="softmax outputs, or outputs / their sum")
+    outputs: list[float] = Field(description="the output activations a^(L) as they are")
+    output_activation: str
+    image: list[float] = Field(description="the 784 inputs the network read, 28x28 row by row")
+    model_version: int = Field(description="goes up each time live training replaces the network")
+
+
+class LayerTrace(BaseModel):
+    layer: int = Field(description="l, 0 for the input")
+    size: int = Field(description="n_l")
+    a: list[float] = Field(description="a^(l), every neuron")
+    z: list[float] | None = Field(description="z^(l) = W a^(l-1) + b (null for the input)")
+    shown: list[int] = Field(description="the neurons a diagram should draw")
+
+
+class Connection(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    layer: int = Field(description="the weight belongs to W^(l)")
+    from_: int = Field(alias="from", description="neuron k of layer l-1")
+    to: int = Field(description="neuron j of layer l")
+    weight: float = Field(description="w_jk")
+    push: float = Field(description="w_jk a_k: what this connection adds to z_j for this image")
+
+
+class TraceAnswer(Prediction):
+    """The prediction plus the whole forward trace, for the network diagram."""
+
+    sizes: list[int]
+    layers: list[LayerTrace]
+    connections: list[Connection] = Field(description="the strongest |w_jk a_k| between layers")
+
+
+class NeuronAnswer(BaseModel):
+    layer: int
+    index: int
+    label: str | None = Field(description="the class name, for an output neuron")
+    activation: str
+    weights: list[float] = Field(description="the incoming weights w_j. (row j of W^(l))")
+    weights_shape: list[int] = Field(description="[28, 28] for the first layer")
+    bias: float
+    z: float | None = Field(description="z_j for the given pixels, if any")
+    a: float | None = Field(description="a_j = sigma(z_j) for the given pixels, if any")
+    inputs: list[float] | None = Field(description="a^(l-1) for the given pixels, if any")
+
+
+class WeightImages(BaseModel):
+    layer: int
+    shown: int
+    of: int
+    columns: int
+    tile: int
+    gap: int
+    scale: int
+    png: str = Field(description="a data: URL of the grid of 28x28 tiles")
+
+
+class EpochNumbers(BaseModel):
+    epoch: int
+    lr: float | None
+    train_cost: float | None
+    train_accuracy: float | None
+    validation_cost: float | None
+    validation_accuracy: float | None
+    test_accuracy: float | None
+    seconds: float | None
+    eval_seconds: float | None
+
+
+class ModelInfo(BaseModel):
+    sizes: list[int]
+    activation: str
+    output: str
+    cost: str
+    n_params: int
+    class_names: list[str]
+    dataset: str | None
+    test_accuracy: float | None
+    epochs_trained: int
+    history: list[dict]
+    explore: bool = Field(description="whether test images are loaded")
+    version: int
+    digitnet_version: str
+
+
+class TestImage(BaseModel):
+    index: int
+    label: int
+    label_name: str
+    prediction: int
+    prediction_name: str
+    confidence: float
+    pixels: list[int] = Field(description="784 grey levels 0..255, ink high")
+
+
+class TestImages(BaseModel):
+    dataset: str
+    source: str
+    total: int
+    mistakes: int
+    accuracy: float
+    mode: str
+    images: list[TestImage]
+
+
+class TrainStatus(BaseModel):
+    """A live training run: its settings, state and the epochs done so far."""
+
+    job: int | None
+    state: str = Field(description="idle, loading, running, finished, stopped or failed")
+    running: bool | None = None
+    stopping: bool | None = None
+    message: str | None = None
+    settings: dict | None = None
+    epochs_done: int | None = None
+    epochs: int | None = None
+    records: list[EpochNumbers] | None = None
+    progress: dict | None = None

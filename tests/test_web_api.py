@@ -94,6 +94,8 @@ def test_the_page_ships_inside_the_package_and_fetches_nothing_outside(client: T
     for text in (html, js.text, css.text):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
     assert client.get("/openapi.json").json()["info"]["title"] == "digitnet"
+    # FastAPI's /docs and /redoc pages would load their scripts from a CDN: they are off
+    assert client.get("/docs").status_code == client.get("/redoc").status_code == 404
 
 
 # -- predictions and the trace -------------------------------------------------------------------

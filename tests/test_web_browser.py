@@ -69,11 +69,17 @@ def page(base_url: str) -> Iterator[Page]:
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        urls: list[str] = []
+        page.on("request", lambda r: urls.append(r.url))
         page.goto(base_url + "/")
         page.wait_for_selector("body[data-ready=true]")
         yield page
         browser.close()
         assert not errors, errors
+        # the page fetched nothing but this server's files and API (and its own data: images)
+        outside = [u for u in urls if not u.startswith((base_url + "/", "data:"))]
+        assert not outside, outside
+        assert len(urls) > 20
 
 
 def draw(page: Page, strokes: list[Stroke]) -> None:

@@ -5,7 +5,7 @@ output bars, the diagram's activations and connections, a neuron's z and a. Imag
 numbers or as a PNG, which goes through :func:`digitnet.preprocess.to_mnist`, the one
 preprocessing function. Every error is a 4xx JSON answer ``{"detail": "one line"}``.
 
-Endpoints (all under ``/api``; the schema is at ``/openapi.json``, the docs at ``/docs``):
+Endpoints (all under ``/api``; the OpenAPI schema is at ``/openapi.json``):
 
 - ``GET  /api/model``               the network being served
 - ``POST /api/predict``             784 numbers or a base64 PNG -> the digit and the ten outputs
@@ -358,6 +358,8 @@ def create_app(
         version=__version__,
         description="Draw a digit and watch a from-scratch NumPy network think. Every answer "
         "comes from one forward trace of the network.",
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN: nothing is fetched
+        redoc_url=None,  # from outside, so the schema is served as /openapi.json only
     )
     app.state.trainer = trainer
     app.state.served = served_box

@@ -131,6 +131,16 @@ $("undo").addEventListener("click", () => {
   if (state.strokes.length) sendDrawing(); else showNothing();
 });
 
+document.addEventListener("keydown", (event) => {
+  if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+  if ((event.ctrlKey || event.metaKey) && event.key === "z") {
+    event.preventDefault();
+    $("undo").click();
+  } else if (event.key === "Escape") {
+    $("clear").click();
+  }
+});
+
 function showNothing() {
   state.requestId += 1;
   state.trace = null;

@@ -333,8 +333,9 @@ def _ink_of(x: np.ndarray) -> np.ndarray | None:
     inside = near & (xs >= surround)  # paper and ink, not the surround
     t = _otsu(np.clip(rs[inside], 0, 1))  # split again, now that the paper is flat
     paper_r, ink_r = rs[ring], rs[inside & (rs >= t)]
+    near_all = np.repeat(np.repeat(near, k, axis=0), k, axis=1)[:h, :w]  # every pixel's
     if ink_r.size < 30:  # few samples: use every pixel
-        ink_r = residual[(x >= surround) & (residual >= t)]
+        ink_r = residual[near_all & (x >= surround) & (residual >= t)]
     if ink_r.size == 0:
         return None
     noise = 1.4826 * float(np.median(np.abs(paper_r - np.median(paper_r)))) if paper_r.size else 0
@@ -343,8 +344,7 @@ def _ink_of(x: np.ndarray) -> np.ndarray | None:
     if level - floor < MIN_CONTRAST:
         return None
     y = np.clip((residual - floor) / (level - floor), 0, 1).astype(np.float32)
-    y[x < surround] = 0
-    y[~np.repeat(np.repeat(near, k, axis=0), k, axis=1)[:h, :w]] = 0
+    y[(x < surround) | ~near_all] = 0
     return _strokes(y)
 
 

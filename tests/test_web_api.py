@@ -294,6 +294,18 @@ def test_upload_without_a_file_and_wrong_methods(client: TestClient) -> None:
     assert_error(client.get("/api/nothing-here"), 404)
 
 
+def test_huge_chunked_body_is_refused_while_it_arrives(client: TestClient) -> None:
+    def chunks():
+        yield b'{"png": "'
+        for _ in range(30):
+            yield b"A" * 100_000
+        yield b'"}'
+
+    r = client.post("/api/predict", content=chunks(), headers=JSON)
+    assert "larger than" in assert_error(r, 413)
+    assert client.post("/api/predict", json={"pixels": [0.0] * 784}).status_code == 200
+
+
 def test_huge_body_is_refused_from_its_length(client: TestClient) -> None:
     r = client.post(
         "/api/predict", content=b"x", headers={**JSON, "content-length": "999999999999"}

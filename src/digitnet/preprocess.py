@@ -428,14 +428,13 @@ def _paper_surface(x: np.ndarray, paper: np.ndarray, k: int) -> np.ndarray | flo
 
 
 def _strokes(y: np.ndarray) -> np.ndarray | None:
-    """``y`` without specks (connected pieces of ink with less than SPECK_FRACTION of the largest
-    piece's ink) and surrounds (a piece covering more than SURROUND_BORDER of the image's border,
-    such as a table around a sheet, unless nothing else is left)."""
+    """``y`` without specks and surrounds. A connected piece of ink is a speck if it holds less
+    than SPECK_FRACTION of the largest piece's ink, or never reaches a quarter of a full stroke
+    (a faint smudge); it is a surround if it covers more than SURROUND_BORDER of the image's
+    border (a table around a sheet), unless nothing else is left."""
     labels, n = ndimage.label(y > 0, structure=np.ones((3, 3)))
     if n == 0:
         return None
-    if n == 1:
-        return y
     mass = np.bincount(labels.ravel(), weights=y.ravel(), minlength=n + 1)
     mass[0] = 0
     on_border = _border(labels)
@@ -444,8 +443,13 @@ def _strokes(y: np.ndarray) -> np.ndarray | None:
     surround = cover > SURROUND_BORDER
     if mass[~surround].max() > 0:
         mass[surround] = 0
+    strong = np.bincount(labels[y >= 0.25], minlength=n + 1) > 0
+    if (mass * strong).max() > 0:
+        mass *= strong
     keep = mass >= SPECK_FRACTION * mass.max()
     keep[0] = False
+    if keep[1:].all():
+        return y
     return np.where(keep[labels], y, np.float32(0))
 
 

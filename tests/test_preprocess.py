@@ -134,7 +134,8 @@ def test_the_network_reads_photos_within_3_points_of_mnist(net, mnist_test, phot
         f"{len(refused)} refused: {refused[:3]}"
     )
     assert len(refused) <= 2, summary
-    # observed: mnist 0.955, photos 0.96 (each format within a point of its MNIST images)
+    # observed: mnist 0.955, photos 0.961; grey PNG 0.984 (its MNIST images 0.976), RGB PNG 0.956
+    # (0.952), RGBA PNG 0.956 (0.952), JPEG 0.948 (0.940)
     assert on_mnist.mean() > 0.93, summary
     assert on_photos.mean() >= on_mnist.mean() - 0.03, summary
     for fmt in photos.FORMATS:  # 250 images each: allow for the smaller samples
@@ -147,7 +148,7 @@ def test_photos_come_out_like_the_mnist_images_they_were_made_from(mnist_test, p
     read = photo_set["errors"] == ""
     reference = np.stack([from_array(d) for d in images[read]])
     r = correlation(photo_set["X"][read], reference)
-    # observed: mean 0.977, 1st percentile 0.93, lowest 0.90
+    # observed: mean 0.977, 1st percentile 0.937, lowest 0.910
     assert r.mean() > 0.96 and np.percentile(r, 1) > 0.88 and r.min() > 0.8, (r.mean(), r.min())
     X = photo_set["X"][read]
     assert X.dtype == np.float32 and X.shape == (read.sum(), 784)

@@ -7,6 +7,11 @@ No test writes the user's cache: ``$DIGITNET_CACHE`` points at a temporary folde
 from __future__ import annotations
 
 import os
+
+# One BLAS thread per test process: the tests' networks are small, and OpenBLAS's spinning threads
+# slow a run a hundredfold when another process (a test server, a second job) holds a core.
+# Speed is measured in benchmarks/, with the thread count stated there.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from collections.abc import Iterator
 from pathlib import Path
 

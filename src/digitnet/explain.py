@@ -30,7 +30,6 @@ import numpy as np
 
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
-from digitnet.views._common import copy_network
 
 #: Step of the finite differences. The five-point stencil's truncation error is O(h^4) ~ 1e-16,
 #: its rounding error about 1.5 eps C / h ~ 3e-12 C: together far below the 1e-6 checked.
@@ -42,7 +41,7 @@ NOISE = 32
 
 def as_float64(net: Network) -> Network:
     """``net`` itself if it computes in float64, else a float64 copy of it."""
-    return net if net.dtype == np.float64 else copy_network(net, "float64")
+    return net if net.dtype == np.float64 else net.copy("float64")
 
 
 def central_difference(

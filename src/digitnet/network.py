@@ -289,6 +289,20 @@ class Network:
         """Every parameter array, W and b interleaved layer by layer: [W1, b1, W2, b2, ...]."""
         return [p for W, b in zip(self.W, self.b, strict=True) for p in (W, b)]
 
+    def copy(self, dtype: str | type | None = None) -> Network:
+        """A new network with the same shape, functions and parameters (cast to ``dtype``)."""
+        twin = Network(
+            self.sizes,
+            activation=self.activation,
+            output=self.output,
+            cost=self.cost.name,
+            init=self.init,
+            seed=None,
+            dtype=dtype or self.dtype,
+        )
+        twin.set_parameters(self.parameters())
+        return twin
+
     def copy_parameters(self) -> list[np.ndarray]:
         return [p.copy() for p in self.parameters()]
 

@@ -102,21 +102,6 @@ def outputs(net: Network, X: np.ndarray, batch: int = 5_000) -> np.ndarray:
     return np.concatenate([net.trace(X[s : s + batch]).output for s in range(0, len(X), batch)])
 
 
-def copy_network(net: Network, dtype: str | type | None = None) -> Network:
-    """A new network with the same shape, functions and parameters (cast to ``dtype``)."""
-    twin = Network(
-        net.sizes,
-        activation=net.activation,
-        output=net.output,
-        cost=net.cost.name,
-        init=net.init,
-        seed=None,
-        dtype=dtype or net.dtype,
-    )
-    twin.set_parameters(net.parameters())
-    return twin
-
-
 def show_image(ax: Axes, pixels: np.ndarray, title: str | None = None) -> None:
     """One input image (n_0,) on ``ax``: as a square picture if it is one, else as a strip."""
     shape = image_shape(pixels.size) or (1, pixels.size)

@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
 from digitnet.train import Callback, EpochRecord
-from digitnet.views._common import check_examples, copy_network, new_figure
+from digitnet.views._common import check_examples, new_figure
 
 DIRECTIONS = ("auto", "random", "pca")
 
@@ -161,7 +161,7 @@ def costs_at(
 
     Evaluated on a copy of ``net``, which is left untouched.
     """
-    probe = copy_network(net)
+    probe = net.copy()
     theta = flatten_parameters(net)
     values = np.empty(len(points))
     for i, (alpha, beta) in enumerate(points):

@@ -22,7 +22,7 @@ from PIL import Image
 from digitnet import views
 from digitnet.data import load
 from digitnet.network import Network
-from digitnet.train import TrainConfig, train
+from digitnet.train import TrainConfig, train_on
 
 log = logging.getLogger("make_view_pictures")
 LIMIT = 150_000  # bytes per picture
@@ -56,17 +56,7 @@ def main() -> None:
     net = Network([784, 16, 16, 10], activation="sigmoid", cost="quadratic", seed=args.seed)
     recorder = views.record_trajectory(net)
     config = TrainConfig(epochs=args.epochs, batch_size=10, lr=3.0, seed=args.seed)
-    history = train(
-        net,
-        data.X_train,
-        data.y_train,
-        config,
-        X_val=data.X_val,
-        y_val=data.y_val,
-        X_test=data.X_test,
-        y_test=data.y_test,
-        callback=recorder,
-    )
+    history = train_on(net, data, config, callback=recorder)
     log.info("trained: %.2f%% test accuracy", 100 * history.last.test_accuracy)
 
     # an image the network is unsure of (but right about) makes the clearest nudges

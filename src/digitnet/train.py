@@ -306,3 +306,27 @@ def train(
     if best_params is not None and history.stopped == "early-stopping":
         net.set_parameters(best_params)
     return history
+
+
+def train_on(
+    net: Network,
+    data: Any,
+    config: TrainConfig | None = None,
+    *,
+    callback: Callback | None = None,
+    history: History | None = None,
+) -> History:
+    """:func:`train` on a ``digitnet.data.Dataset``: its training split, with its validation and
+    test splits measured after every epoch."""
+    return train(
+        net,
+        data.X_train,
+        data.y_train,
+        config,
+        X_val=data.X_val,
+        y_val=data.y_val,
+        X_test=data.X_test,
+        y_test=data.y_test,
+        callback=callback,
+        history=history,
+    )

@@ -26,7 +26,7 @@ from digitnet.model_io import load_model, read_trajectory, save_model
 from digitnet.network import INITS, Network
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES
 from digitnet.presets import PRESETS, get_preset
-from digitnet.train import Callback, EpochRecord, History, TrainConfig, train
+from digitnet.train import Callback, EpochRecord, History, TrainConfig, train_on
 
 # command-line option -> (section, field) of the recipe
 NETWORK_OPTIONS = ("layers", "activation", "output", "cost", "init")
@@ -304,18 +304,7 @@ def run_training(
     progress = ConsoleProgress(config.epochs, save_checkpoint)
     try:
         with stop_on_ctrl_c(progress):
-            train(
-                net,
-                data.X_train,
-                data.y_train,
-                config,
-                X_val=data.X_val,
-                y_val=data.y_val,
-                X_test=data.X_test,
-                y_test=data.y_test,
-                callback=progress,
-                history=history,
-            )
+            train_on(net, data, config, callback=progress, history=history)
     except DigitnetError:
         save_checkpoint()
         raise

@@ -57,8 +57,9 @@ PRESETS: dict[str, Preset] = {
         ),
     ),
     "best": Preset(
-        "Simard et al.'s 784-800-10 style MLP, wider and with dropout, on shifted, rotated and "
-        "elastically distorted digits",
+        "a plain MLP, 784-1024-1024-10 ReLU with dropout 0.2, trained 50 epochs on digits that "
+        "are shifted (up to 2 pixels), rotated (up to 10 degrees) and elastically distorted "
+        "(Simard et al. 2003's key to 99.3% for an MLP), momentum 0.9, eta along a cosine",
         network=dict(
             sizes=[784, 1024, 1024, 10],
             activation="relu",
@@ -67,7 +68,7 @@ PRESETS: dict[str, Preset] = {
             init="he",
         ),
         training=dict(
-            epochs=30,
+            epochs=50,
             batch_size=128,
             lr=0.05,
             optimizer="momentum",
@@ -75,7 +76,7 @@ PRESETS: dict[str, Preset] = {
             schedule="cosine",
             dropout=0.2,
         ),
-        augment=dict(translate=2, rotate=10.0, elastic_alpha=0.0),
+        augment=dict(translate=2, rotate=10.0, elastic_alpha=34.0),
     ),
     "fashion": Preset(
         "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, dropout, momentum, cosine",

@@ -16,6 +16,20 @@ from digitnet.errors import DigitnetError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 SCHEDULES = ("constant", "step", "cosine")
+# Elements per piece of an update: the several passes of an update over one piece of each array
+# (three float32 pieces: 768 KB) run while it is still in the core's cache, which makes the update
+# of a large network about a third faster than passes over the whole arrays. Same arithmetic.
+CHUNK = 65_536
+
+
+def pieces(*arrays: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """Same-size arrays cut into matching flat pieces of CHUNK elements (views, written in place);
+    small or non-contiguous arrays come back whole."""
+    n = arrays[0].size
+    if n <= CHUNK or not all(a.flags.c_contiguous for a in arrays):
+        return [arrays]
+    flat = [a.reshape(-1) for a in arrays]
+    return [tuple(a[s : s + CHUNK] for a in flat) for s in range(0, n, CHUNK)]
 
 
 class Optimizer:
@@ -29,8 +43,10 @@ class Optimizer:
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
         for p, g in zip(params, grads, strict=True):
-            g *= p.dtype.type(eta)
-            p -= g
+            eta_ = p.dtype.type(eta)
+            for p_, g_ in pieces(p, g):
+                g_ *= eta_
+                p_ -= g_
 
 
 class Momentum(Optimizer):
@@ -46,10 +62,12 @@ class Momentum(Optimizer):
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
         for p, g, v in zip(params, grads, self.v, strict=True):
-            v *= p.dtype.type(self.mu)
-            g *= p.dtype.type(eta)
-            v -= g
-            p += v
+            mu, eta_ = p.dtype.type(self.mu), p.dtype.type(eta)
+            for p_, g_, v_ in pieces(p, g, v):
+                v_ *= mu
+                g_ *= eta_
+                v_ -= g_
+                p_ += v_
 
 
 class Nesterov(Momentum):
@@ -60,13 +78,14 @@ class Nesterov(Momentum):
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
-        mu = self.mu
         for p, g, v in zip(params, grads, self.v, strict=True):
-            g *= p.dtype.type(eta)
-            v *= p.dtype.type(mu)
-            v -= g
-            p += p.dtype.type(mu) * v
-            p -= g
+            mu, eta_ = p.dtype.type(self.mu), p.dtype.type(eta)
+            for p_, g_, v_ in pieces(p, g, v):
+                g_ *= eta_
+                v_ *= mu
+                v_ -= g_
+                p_ += mu * v_
+                p_ -= g_
 
 
 class Adam(Optimizer):
@@ -94,14 +113,15 @@ class Adam(Optimizer):
         eps_hat = self.eps * math.sqrt(1 - b2**self.t)
         for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
             f = p.dtype.type
-            m *= f(b1)
-            m += f(1 - b1) * g  # m <- b1 m + (1 - b1) g
-            g *= g
-            v *= f(b2)
-            v += f(1 - b2) * g  # v <- b2 v + (1 - b2) g^2
-            np.sqrt(v, out=g)
-            g += f(eps_hat)
-            p -= f(step) * m / g  # p <- p - eta m_hat / (sqrt(v_hat) + eps)
+            for p_, g_, m_, v_ in pieces(p, g, m, v):
+                m_ *= f(b1)
+                m_ += f(1 - b1) * g_  # m <- b1 m + (1 - b1) g
+                g_ *= g_
+                v_ *= f(b2)
+                v_ += f(1 - b2) * g_  # v <- b2 v + (1 - b2) g^2
+                np.sqrt(v_, out=g_)
+                g_ += f(eps_hat)
+                p_ -= f(step) * m_ / g_  # p <- p - eta m_hat / (sqrt(v_hat) + eps)
 
 
 def make_optimizer(name: str, params: Sequence[np.ndarray], momentum: float = 0.9) -> Optimizer:

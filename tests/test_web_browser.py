@@ -1,9 +1,10 @@
 """The page in a real browser: Playwright drives Debian's chromium against uvicorn on 127.0.0.1.
 
 It draws digits with mouse strokes on the canvas and checks the digit the page shows, clicks a
-neuron in the diagram, browses the test set, trains live for one short epoch, and saves the
-screenshot the README shows (``docs/web-app.png``, rewritten when DIGITNET_SCREENSHOT=1). Chromium and the playwright package come from
-``make test``; when either is missing this test fails (it never skips).
+neuron in the diagram, browses the test set, trains live for one short epoch, and takes the
+screenshot the README shows (``docs/web-app.png``, rewritten when DIGITNET_SCREENSHOT=1).
+Chromium and the playwright package come from ``make test``; when either is missing this test
+fails (it never skips).
 """
 
 from __future__ import annotations

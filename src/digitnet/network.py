@@ -187,7 +187,7 @@ class Network:
         L = self.n_layers
         sigmas = [self.sigma] * (L - 1) + [self.output_sigma]  # sigma_of(1..L)
         for l, (W, b, sigma) in enumerate(zip(self.W, self.b, sigmas, strict=True), start=1):
-            z = np.matmul(a, W.T, out=None if ws is None else ws.z[l][: len(a)])
+            z = np.dot(a, W.T, out=None if ws is None else ws.z[l][: len(a)])
             z += b  # z = W a + b, for every row
             a = sigma(z)  # a = sigma(z)
             mask = None
@@ -270,11 +270,11 @@ class Network:
         delta = self.cost.delta(trace.z[L], trace.a[L], y)  # (1)
         for l in range(L, 0, -1):
             nabla_b[l - 1] = np.add.reduce(delta, axis=0, out=nabla_b[l - 1])  # (3)
-            nabla_W[l - 1] = np.matmul(delta.T, trace.a[l - 1], out=nabla_W[l - 1])  # (4)
+            nabla_W[l - 1] = np.dot(delta.T, trace.a[l - 1], out=nabla_W[l - 1])  # (4)
             if l > 1:
                 # (2): dC/da^(l-1), carried back through W, then times sigma'(z^(l-1))
                 out = None if ws is None else ws.delta[l - 1][: len(delta)]
-                delta = np.matmul(delta, self.W[l - 1], out=out)
+                delta = np.dot(delta, self.W[l - 1], out=out)
                 if trace.masks[l - 1] is not None:
                     delta *= trace.masks[l - 1]
                 delta *= self.sigma.prime(trace.z[l - 1], _pre_dropout(trace, l - 1, self.sigma))

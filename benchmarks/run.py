@@ -1,0 +1,304 @@
+"""The speed suite of issue 7: digitnet against PyTorch (and scikit-learn where it can express the
+workload) on W1-W4, alternating the systems within one run; writes ``benchmarks/RESULTS.md``.
+
+    .venv/bin/python benchmarks/run.py                # what `make bench` runs (about 10 minutes)
+    .venv/bin/python benchmarks/run.py --rounds 1 --workloads W1 W3   # a quick look
+
+Every measurement runs in a child process of its own (so its peak memory is its own, read with
+``resource.getrusage``), limited to 2 threads (threadpoolctl for NumPy's BLAS,
+``torch.set_num_threads(2)``). Round r runs digitnet, PyTorch, scikit-learn for each workload,
+the next round in the reverse order, so that the noise of this shared machine hits all of them.
+The figure per system is the median over all rounds of the per-epoch seconds, leaving out each
+child's first epoch (warm-up); the ratio is PyTorch's median over digitnet's.
+The accuracy section of RESULTS.md is read from ``benchmarks/results/*.json`` (see accuracy.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workloads import RUNNERS, WORKLOADS, sklearn_expresses  # noqa: E402
+
+THREADS = 2
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+
+
+def need(module: str, install: str) -> None:
+    """Stop with a clear message when a benchmark dependency is missing."""
+    try:
+        __import__(module)
+    except ImportError:
+        sys.exit(
+            f"benchmarks/run.py needs {module!r}: .venv/bin/pip install {install} "
+            "(the test extra of pyproject.toml lists what `make bench` installs)"
+        )
+
+
+# -- children ----------------------------------------------------------------------------------
+def limit_threads() -> Any:
+    from threadpoolctl import threadpool_limits
+
+    limits = threadpool_limits(THREADS)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(THREADS)
+    return limits
+
+
+def child_train(system: str, workload: str, epochs: int, seed: int, data_dir: Path) -> dict:
+    if system == "pytorch":
+        import torch
+
+        torch.set_num_threads(THREADS)
+    _limits = limit_threads()
+    from digitnet.data import load
+
+    data = load("mnist", data_dir=data_dir, validation=10_000)
+    result = RUNNERS[system](WORKLOADS[workload], data, epochs, seed)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def child_gemm() -> dict:
+    """float32 GEMM rates: NumPy (its OpenBLAS) and PyTorch (its MKL), 2 threads, GFLOP/s."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(THREADS)
+    _limits = limit_threads()
+    rng = np.random.default_rng(0)
+    out: dict[str, Any] = {}
+
+    def rate(f: Any, flops: float, repeat: int) -> float:
+        f()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - start)
+        return flops / min(times) / 1e9
+
+    shapes = {
+        "2048x2048x2048": (2048, 2048, 2048),
+        "128x784x1024 (W4 layer 1 forward)": (128, 784, 1024),
+        "128x1024x1024 (W4 layer 2 forward)": (128, 1024, 1024),
+        "1024x128x1024 (W4 layer 2 dC/dW)": (1024, 128, 1024),
+    }
+    for label, (m, k, n) in shapes.items():
+        A = rng.standard_normal((m, k), dtype=np.float32)
+        B = rng.standard_normal((k, n), dtype=np.float32)
+        C = np.empty((m, n), np.float32)
+        tA, tB, tC = torch.from_numpy(A), torch.from_numpy(B), torch.from_numpy(C)
+        reps = 5 if m * n * k > 1e9 else 200
+        flops = 2.0 * m * n * k
+        out[label] = {
+            "numpy": rate(lambda A=A, B=B, C=C: np.matmul(A, B, out=C), flops, reps),
+            "pytorch": rate(lambda tA=tA, tB=tB, tC=tC: torch.mm(tA, tB, out=tC), flops, reps),
+        }
+    # The matrix products of one epoch of W3 and W4 alone, in NumPy, at their real shapes.
+    for name in ("W3", "W4"):
+        w = WORKLOADS[name]
+        n, bs = 50_000, w.batch_size
+        Ws = [
+            rng.standard_normal((o, i), dtype=np.float32)
+            for i, o in zip(w.sizes[:-1], w.sizes[1:], strict=True)
+        ]
+        acts = [rng.standard_normal((bs, s), dtype=np.float32) for s in w.sizes]
+        deltas = [rng.standard_normal((bs, s), dtype=np.float32) for s in w.sizes]
+        zs = [np.empty((bs, s), np.float32) for s in w.sizes]
+        dWs = [np.empty_like(W) for W in Ws]
+
+        def epoch(Ws=Ws, acts=acts, deltas=deltas, zs=zs, dWs=dWs, n=n, bs=bs) -> None:
+            for _ in range(0, n, bs):
+                for l, W in enumerate(Ws):
+                    np.matmul(acts[l], W.T, out=zs[l + 1])
+                for l in range(len(Ws) - 1, -1, -1):
+                    np.matmul(deltas[l + 1].T, acts[l], out=dWs[l])
+                    if l > 0:
+                        np.matmul(deltas[l + 1], Ws[l], out=zs[l])
+
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            epoch()
+            times.append(time.perf_counter() - start)
+        out[f"{name} GEMMs of one epoch, measured"] = {"seconds": min(times)}
+    return out
+
+
+# -- parent ------------------------------------------------------------------------------------
+def spawn(args: list[str]) -> dict:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(THREADS)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict[str, Any]:
+    import numpy as np
+    import threadpoolctl
+    import torch
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = [  # NumPy's own BLAS (SciPy brings another one)
+        f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture', '-')})"
+        for i in threadpoolctl.threadpool_info()
+        if i.get("user_api") == "blas" and "numpy" in i.get("filepath", "")
+    ]
+    try:
+        import sklearn
+
+        sk = sklearn.__version__
+    except ImportError:
+        sk = "not installed"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numpy_blas": blas[0] if blas else "?",
+        "torch": torch.__version__,
+        "sklearn": sk,
+        "platform": platform.platform(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+    }
+
+
+def median_after_warmup(runs: list[dict]) -> float:
+    times = [t for r in runs for t in (r["seconds"][1:] if len(r["seconds"]) > 1 else r["seconds"])]
+    return statistics.median(times)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_before": os.getloadavg(),
+        "workloads": {},
+    }
+    print(f"machine: {report['machine']}", flush=True)
+    print("measuring the float32 GEMM rate ...", flush=True)
+    report["gemm"] = spawn(["gemm"])
+    print(json.dumps(report["gemm"], indent=1), flush=True)
+    for name in args.workloads:
+        w = WORKLOADS[name]
+        systems = ["digitnet", "pytorch"] + (["sklearn"] if sklearn_expresses(w) else [])
+        epochs = args.epochs or (4 if w.batch_size < 100 else 3)
+        runs: dict[str, list[dict]] = {s: [] for s in systems}
+        loads = []
+        for r in range(args.rounds):
+            order = systems if r % 2 == 0 else systems[::-1]
+            for system in order:
+                res = spawn(
+                    ["train", system, name, str(epochs), str(args.seed), str(args.data_dir)]
+                )
+                runs[system].append(res)
+                loads.append(os.getloadavg()[0])
+                secs = " ".join(f"{t:.3f}" for t in res["seconds"])
+                print(
+                    f"{name} round {r + 1} {system:8s} s/epoch [{secs}]  "
+                    f"test {100 * res['test_accuracy']:.2f}%  peak {res['peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
+        summary = {
+            s: {
+                "median_seconds": median_after_warmup(runs[s]),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs[s]),
+                "test_accuracy": [r["test_accuracy"] for r in runs[s]],
+                "runs": runs[s],
+            }
+            for s in systems
+        }
+        per_round = [
+            statistics.median(p["seconds"][1:] or p["seconds"])
+            / statistics.median(d["seconds"][1:] or d["seconds"])
+            for d, p in zip(runs["digitnet"], runs["pytorch"], strict=True)
+        ]
+        report["workloads"][name] = {
+            "epochs_per_run": epochs,
+            "systems": summary,
+            "ratio": summary["pytorch"]["median_seconds"] / summary["digitnet"]["median_seconds"],
+            "ratio_per_round": per_round,
+            "gemm_flops_per_epoch": w.gemm_flops_per_epoch(50_000),
+            "load_average_1min": [min(loads), max(loads)],
+        }
+        print(f"{name}: pytorch/digitnet = {report['workloads'][name]['ratio']:.2f}", flush=True)
+    report["load_after"] = os.getloadavg()
+    report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    p.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default 4 or 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DIGITNET_DATA", "")))
+    p.add_argument("--json", type=Path, default=HERE / "results" / "speed.json")
+    p.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    p.add_argument(
+        "--report-only", action="store_true", help="rewrite RESULTS.md from the stored JSON"
+    )
+    args = p.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        if kind == "gemm":
+            result = child_gemm()
+        else:
+            system, workload, epochs, seed, data_dir = rest
+            result = child_train(system, workload, int(epochs), int(seed), Path(data_dir))
+        print(json.dumps(result))
+        return 0
+
+    need("threadpoolctl", "threadpoolctl")
+    need("torch", "torch==2.13.0")
+    need("sklearn", "scikit-learn")
+    if not str(args.data_dir) or str(args.data_dir) == ".":
+        args.data_dir = DEFAULT_DATA
+    from report import write_results
+
+    if not args.report_only:
+        report = measure(args)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1))
+    write_results(args.json, HERE / "results", args.results)
+    print(f"wrote {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,13 +1,13 @@
 """Where the time of a training epoch goes: py-spy, native frames included, over one epoch.
 
     .venv/bin/pip install py-spy
-    .venv/bin/python benchmarks/profiling.py                  # W1 and W4; writes profile.md
+    .venv/bin/python benchmarks/profiling.py                  # W1 and W4; writes profile-raw.md
 
-Each workload trains one epoch (2 threads) in a child process that py-spy samples 250 times a
-second with ``--native``, so a sample ends in the C function that was running: an OpenBLAS GEMM
-kernel, a NumPy loop, NumPy's dispatch, or the Python interpreter. Only samples inside
-``digitnet.train.train`` count. ``profile.md`` gets, per workload, the share of each kind and the
-lines of digitnet that the samples were under; RESULTS.md includes it.
+Each workload trains one epoch (five for W1 and W2; 2 threads) in a child process that py-spy
+samples 250 times a second with ``--native``, so a sample ends in the C function that was
+running: an OpenBLAS GEMM kernel, a NumPy loop, NumPy's dispatch, or the Python interpreter.
+Only samples inside ``digitnet.train.train`` count. ``profile-raw.md`` gets, per workload, the
+share of each kind and the lines of digitnet that the samples were under; RESULTS.md includes it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from workloads import WORKLOADS  # noqa: E402
 
 EPOCH = """
 import sys
@@ -37,10 +40,10 @@ data = load("mnist", data_dir={data!r})
 w = WORKLOADS[{name!r}]
 with threadpool_limits(2):
     net = make_network(w, 0)
-    config = TrainConfig(epochs=1, batch_size=w.batch_size, lr=w.lr, optimizer=w.optimizer,
+    config = TrainConfig(epochs={epochs}, batch_size=w.batch_size, lr=w.lr, optimizer=w.optimizer,
                          momentum=w.momentum, dropout=w.dropout, monitor=100)
     history = train(net, data.X_train, data.y_train, config)
-print("EPOCH-SECONDS", history.last.seconds)
+print("EPOCH-SECONDS", sum(history.column("seconds")) / len(history.epochs))
 """
 
 LOOP = re.compile(r"^(FLOAT|DOUBLE|BOOL|LONG|INT|UBYTE|HALF|ULONG)_|_loop|^npy_|expit|logistic")
@@ -72,7 +75,10 @@ def digitnet_line(frames: list[str]) -> str:
 def profile(name: str, data_dir: Path, spy: str) -> tuple[str, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "epoch.py"
-        script.write_text(EPOCH.format(here=str(HERE), data=str(data_dir), name=name))
+        epochs = 5 if WORKLOADS[name].batch_size < 100 else 1  # enough samples for W1, W2
+        script.write_text(
+            EPOCH.format(here=str(HERE), data=str(data_dir), name=name, epochs=epochs)
+        )
         raw = Path(tmp) / "raw.txt"
         proc = subprocess.run(
             [spy, "record", "--native", "--rate", "250", "--format", "raw", "-o", str(raw)]
@@ -93,7 +99,8 @@ def profile(name: str, data_dir: Path, spy: str) -> tuple[str, list[str]]:
             lines[digitnet_line(frames)] += int(count)
     total = sum(kinds.values())
     out = [
-        f"**{name}** (one epoch, {seconds:.2f} s under the profiler, {total} samples in `train`):",
+        f"**{name}** ({epochs} epoch{'s' if epochs > 1 else ''}, {seconds:.2f} s each under the "
+        f"profiler, {total} samples in `train`):",
         "",
         "| where | share |",
         "| --- | ---: |",

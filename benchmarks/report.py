@@ -1,5 +1,6 @@
 """Write ``benchmarks/RESULTS.md`` from the stored measurements: ``results/speed.json`` (run.py),
-``results/<preset>-seed<N>.json`` (accuracy.py) and ``profile.md`` (profile.py)."""
+``results/<preset>-seed<N>.json`` (accuracy.py), ``profile.md`` (written by hand) and
+``profile-raw.md`` (profiling.py)."""
 
 from __future__ import annotations
 
@@ -78,8 +79,9 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
         )
         + ".",
         "",
-        "Test accuracy after those epochs (a check that both systems did the same work; W1-W3 "
-        "follow the same data order from the same weights, so they should agree closely):",
+        "Test accuracy after those epochs, a check that the systems did the same work (W1-W3 "
+        "follow the same data order from the same weights; W1 and W2 at eta 3 turn float32 "
+        "rounding differences into different trajectories within an epoch, see the notes):",
         "",
         "| workload | digitnet | PyTorch | scikit-learn |",
         "| --- | --- | --- | --- |",
@@ -168,6 +170,31 @@ def accuracy_section(results_dir: Path) -> list[str]:
     return lines
 
 
+def tuning_section(results_dir: Path) -> list[str]:
+    """The recipes tried on the way to the presets, with what decided: the validation accuracy."""
+    rows = []
+    for path in sorted((results_dir / "tuning").glob("*.json")):
+        r = json.loads(path.read_text())
+        t = {k: v for k, v in r["recipe"]["training"].items() if k != "seed"}
+        aug = json.dumps(r["recipe"]["augment"])
+        rows.append(
+            f"| {path.stem} | {r['preset']} | `{json.dumps(t)}` | `{aug}`"
+            f" | {pct(r['final_validation_accuracy'])} | {r['train_seconds']:.0f} s |"
+        )
+    if not rows:
+        return []
+    return [
+        "### Tuning log (chosen on the validation split)",
+        "",
+        "Runs on the way to the presets (`results/tuning/`), each from the preset of its row with "
+        "the options shown, seed 0; most ran beside other jobs, so their times are only rough.",
+        "",
+        "| run | from preset | training | augmentation | validation | training time |",
+        "| --- | --- | --- | --- | ---: | ---: |",
+        *rows,
+    ]
+
+
 def write_results(speed_json: Path, results_dir: Path, out: Path) -> None:
     lines = [
         "# Measured results",
@@ -182,10 +209,11 @@ def write_results(speed_json: Path, results_dir: Path, out: Path) -> None:
     else:
         lines += ["## Speed", "", "Not measured yet: run `make bench`."]
     lines += [""]
-    profile = HERE / "profile.md"
-    if profile.exists():
-        lines += [profile.read_text().rstrip(), ""]
+    for name in ("profile.md", "profile-raw.md"):  # the summary, then profiling.py's tables
+        if (HERE / name).exists():
+            lines += [(HERE / name).read_text().rstrip(), ""]
     lines += accuracy_section(results_dir)
+    lines += [""] + tuning_section(results_dir)
     notes = HERE / "notes.md"
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]

@@ -79,7 +79,9 @@ PRESETS: dict[str, Preset] = {
         augment=dict(translate=2, rotate=10.0, elastic_alpha=34.0),
     ),
     "fashion": Preset(
-        "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, dropout, momentum, cosine",
+        "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, dropout 0.5, momentum 0.9, eta "
+        "0.05 along a cosine, 60 epochs (the best of the recipes tried, on the validation split; "
+        "it reaches about 89.5% on the test set, short of 91%)",
         network=dict(
             sizes=[784, 1024, 1024, 10],
             activation="relu",
@@ -88,16 +90,15 @@ PRESETS: dict[str, Preset] = {
             init="he",
         ),
         training=dict(
-            epochs=30,
+            epochs=60,
             batch_size=128,
             lr=0.05,
             optimizer="momentum",
             momentum=0.9,
             schedule="cosine",
-            dropout=0.3,
+            dropout=0.5,
         ),
         dataset="fashion-mnist",
-        augment=dict(translate=1, rotate=0.0, elastic_alpha=0.0),
     ),
 }
 

@@ -31,6 +31,7 @@ test: lint
 	$(PY) -m pytest
 
 bench: install-test
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run.py
 
 clean:

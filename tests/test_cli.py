@@ -12,6 +12,7 @@ import pytest
 
 from digitnet.cli import main
 from digitnet.commands import train as train_command
+from digitnet.errors import DigitnetError
 from digitnet.model_io import load_model, save_model
 from digitnet.network import Network
 
@@ -120,6 +121,20 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, shared_data, ca
     _, header = load_model(out)
     assert [e["epoch"] for e in header["history"]["epochs"]] == [1, 2, 3]
     assert not checkpoint.exists()
+
+
+def test_augment_options_become_an_augmentation():
+    from digitnet.data import Augmentation
+
+    spec = train_command.parse_augment("translate=1,rotate,elastic=20,flip")
+    assert Augmentation(**spec) == Augmentation(
+        translate=1, rotate=10.0, elastic_alpha=20.0, flip=True
+    )
+    assert train_command.parse_augment("none") is None
+    with pytest.raises(DigitnetError, match="whole number"):
+        Augmentation(**train_command.parse_augment("translate=1.5"))
+    with pytest.raises(DigitnetError, match="flip"):
+        train_command.parse_augment("flip=maybe")
 
 
 def test_the_signal_handler_asks_for_a_stop_then_aborts():

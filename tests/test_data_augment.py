@@ -56,6 +56,17 @@ def test_all_zero_is_a_copy(digits: np.ndarray) -> None:
     assert np.array_equal(out, digits) and out is not digits and out.dtype == np.float32
 
 
+def test_flip_mirrors_about_half_the_images_left_to_right(digits: np.ndarray) -> None:
+    flip = Augmentation(translate=0, rotate=0.0, flip=True)
+    assert flip.enabled
+    out = images_of(augment_batch(digits, flip, np.random.default_rng(3)))
+    original = images_of(digits)
+    mirrored = (out == original[:, :, ::-1]).all(axis=(1, 2))
+    unchanged = (out == original).all(axis=(1, 2))
+    assert np.all(mirrored | unchanged)
+    assert 70 < mirrored.sum() < 130  # of 200, with probability 1/2 each
+
+
 def test_translation_moves_the_centre_of_mass(digits: np.ndarray) -> None:
     images = digits.reshape(-1, 28, 28)
     margin = np.ones((28, 28), bool)

@@ -85,7 +85,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dropout", type=float)
     g.add_argument("--schedule", choices=list(SCHEDULES))
     g.add_argument("--patience", type=positive_int, help="early stopping on validation accuracy")
-    g.add_argument("--augment", help="e.g. 'translate=2,rotate=10,elastic=34' or 'none'")
+    g.add_argument("--augment", help="e.g. 'translate=2,rotate=10,elastic=34', 'flip' or 'none'")
     g.add_argument("--seed", type=int)
     g.add_argument("--dtype", choices=["float32", "float64"])
     d = p.add_argument_group("data")
@@ -103,8 +103,11 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
 DEFAULT_AUGMENT = {"translate": 2, "rotate": 10.0, "elastic": 34.0}
 
 
-def parse_augment(text: str | None) -> dict[str, float] | None:
-    """'translate=2,rotate=10,elastic=34' -> Augmentation fields; 'none' -> None."""
+def parse_augment(text: str | None) -> dict[str, Any] | None:
+    """'translate=2,rotate=10,elastic=34,flip' -> Augmentation fields; 'none' -> None.
+
+    A part without a value takes its usual strength (translate 2, rotate 10, elastic 34, flip on).
+    """
     if text is None or text.strip().lower() in ("", "none", "off"):
         return None
     names = {
@@ -112,21 +115,26 @@ def parse_augment(text: str | None) -> dict[str, float] | None:
         "rotate": "rotate",
         "elastic": "elastic_alpha",
         "elastic_sigma": "elastic_sigma",
+        "flip": "flip",
     }
-    spec: dict[str, float] = {"translate": 0, "rotate": 0.0, "elastic_alpha": 0.0}
+    spec: dict[str, Any] = {"translate": 0, "rotate": 0.0, "elastic_alpha": 0.0}
     for part in text.split(","):
         key, _, value = part.partition("=")
-        key = key.strip()
+        key, value = key.strip(), value.strip()
         if key not in names:
             raise DigitnetError(
                 f"--augment: unknown part {key!r}; use translate=PIXELS, rotate=DEGREES, "
-                f"elastic=ALPHA (e.g. translate=2,rotate=10)"
+                f"elastic=ALPHA, flip (e.g. translate=2,rotate=10)"
             )
+        if key == "flip":
+            if value.lower() not in ("", "1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise DigitnetError(f"--augment: flip takes no value or on/off, got {value!r}")
+            spec["flip"] = value.lower() in ("", "1", "true", "yes", "on")
+            continue
         try:
             spec[names[key]] = float(value) if value else DEFAULT_AUGMENT.get(key, 0.0)
         except ValueError:
             raise DigitnetError(f"--augment: {key} needs a number, got {value!r}") from None
-    spec["translate"] = int(spec["translate"])
     return spec
 
 

@@ -79,9 +79,9 @@ PRESETS: dict[str, Preset] = {
         augment=dict(translate=2, rotate=10.0, elastic_alpha=34.0),
     ),
     "fashion": Preset(
-        "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, dropout 0.5, momentum 0.9, eta "
-        "0.05 along a cosine, 60 epochs (the best of the recipes tried, on the validation split; "
-        "it reaches about 89.5% on the test set, short of 91%)",
+        "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, momentum 0.9, eta 0.05 along a "
+        "cosine, 60 epochs, on images shifted by up to one pixel (the best of the recipes tried, "
+        "on the validation split; about 90.9% on the test set, just short of 91%)",
         network=dict(
             sizes=[784, 1024, 1024, 10],
             activation="relu",
@@ -96,9 +96,9 @@ PRESETS: dict[str, Preset] = {
             optimizer="momentum",
             momentum=0.9,
             schedule="cosine",
-            dropout=0.5,
         ),
         dataset="fashion-mnist",
+        augment=dict(translate=1, rotate=0.0, elastic_alpha=0.0),
     ),
 }
 

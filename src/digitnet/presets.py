@@ -21,6 +21,18 @@ class Preset:
     augment: dict[str, Any] | None = field(default=None)
 
 
+# The network and optimizer shared by the two largest recipes.
+WIDE_RELU = dict(
+    sizes=[784, 1024, 1024, 10],
+    activation="relu",
+    output="softmax",
+    cost="cross-entropy",
+    init="he",
+)
+WIDE_RELU_TRAINING = dict(
+    batch_size=128, lr=0.05, optimizer="momentum", momentum=0.9, schedule="cosine"
+)
+
 PRESETS: dict[str, Preset] = {
     "lessons": Preset(
         "the lessons' network: 784-16-16-10, sigmoid, quadratic cost, SGD, batch 10, eta 3.0, "
@@ -60,22 +72,8 @@ PRESETS: dict[str, Preset] = {
         "a plain MLP, 784-1024-1024-10 ReLU with dropout 0.2, trained 50 epochs on digits that "
         "are shifted (up to 2 pixels), rotated (up to 10 degrees) and elastically distorted "
         "(Simard et al. 2003's key to 99.3% for an MLP), momentum 0.9, eta along a cosine",
-        network=dict(
-            sizes=[784, 1024, 1024, 10],
-            activation="relu",
-            output="softmax",
-            cost="cross-entropy",
-            init="he",
-        ),
-        training=dict(
-            epochs=50,
-            batch_size=128,
-            lr=0.05,
-            optimizer="momentum",
-            momentum=0.9,
-            schedule="cosine",
-            dropout=0.2,
-        ),
+        network=WIDE_RELU,
+        training=dict(WIDE_RELU_TRAINING, epochs=50, dropout=0.2),
         augment=dict(translate=2, rotate=10.0, elastic_alpha=34.0),
     ),
     "fashion": Preset(
@@ -83,21 +81,8 @@ PRESETS: dict[str, Preset] = {
         "cosine, 60 epochs, on images shifted by up to one pixel and mirrored left to right (the "
         "best of the recipes tried, on the validation split; about 90.5% on the test set, short "
         "of 91%)",
-        network=dict(
-            sizes=[784, 1024, 1024, 10],
-            activation="relu",
-            output="softmax",
-            cost="cross-entropy",
-            init="he",
-        ),
-        training=dict(
-            epochs=60,
-            batch_size=128,
-            lr=0.05,
-            optimizer="momentum",
-            momentum=0.9,
-            schedule="cosine",
-        ),
+        network=WIDE_RELU,
+        training=dict(WIDE_RELU_TRAINING, epochs=60),
         dataset="fashion-mnist",
         augment=dict(translate=1, rotate=0.0, elastic_alpha=0.0, flip=True),
     ),

@@ -22,7 +22,10 @@ from typing import Any
 
 from digitnet.commands.train import add_training_options, load_data, make_config, recipe_from_args
 from digitnet.network import Network
-from digitnet.train import Callback, EpochRecord, train
+from digitnet.train import Callback, EpochRecord, train_on
+
+# The shared datasets beside this checkout, as in development and CI.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 class Log(Callback):
@@ -61,21 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     recipe = recipe_from_args(args)
     config = make_config(recipe["training"], recipe["augment"])
     net = Network(seed=config.seed, **recipe["network"])
-    data_dir = args.data_dir or Path(os.environ.get("DIGITNET_DATA", "/work/shared/data"))
+    data_dir = args.data_dir or Path(os.environ.get("DIGITNET_DATA", SHARED_DATA))
     data = load_data(recipe["dataset"], data_dir, args.validation)
     print(f"{args.name}: {net}  {config}", flush=True)
     wall = time.perf_counter()
-    history = train(
-        net,
-        data.X_train,
-        data.y_train,
-        config,
-        X_val=data.X_val,
-        y_val=data.y_val,
-        X_test=data.X_test,
-        y_test=data.y_test,
-        callback=Log(),
-    )
+    history = train_on(net, data, config, callback=Log())
     wall = time.perf_counter() - wall
     epochs = history.to_dict()["epochs"]
     _, test_acc = net.evaluate(data.X_test, data.y_test)  # the final weights, scored once

@@ -219,35 +219,12 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 def test_explain_command_prints_the_chain_and_json(model_file, trained, shared_data, capsys):
     net, _, data = trained
-    code, out, err = run(
-        capsys,
-        "explain",
-        model_file,
-        "--image",
-        3,
-        "--layer",
-        3,
-        "--weight",
-        "2,5",
-        "--data-dir",
-        shared_data,
-    )
+    argv = ["explain", model_file, "--image", 3, "--layer", 3, "--weight", "2,5"]
+    argv += ["--data-dir", shared_data]
+    code, out, err = run(capsys, *argv)
     assert code == 0, err
     assert "w_jk^(3) with j=2, k=5" in out and "image #3" in out
-    code, out, err = run(
-        capsys,
-        "explain",
-        model_file,
-        "--image",
-        3,
-        "--layer",
-        3,
-        "--weight",
-        "2,5",
-        "--data-dir",
-        shared_data,
-        "--json",
-    )
+    code, out, err = run(capsys, *argv, "--json")
     assert code == 0, err
     d = json.loads(out)
     expected = as_float64(net).gradient(data.X_test[3:4], data.y_test[3:4]).W[2][2, 5]

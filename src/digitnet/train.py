@@ -223,6 +223,7 @@ def train(
         from digitnet.data import augment_batch
     cosine = config.schedule == "cosine"
     weight_decay = net.dtype.type(config.weight_decay) if config.weight_decay else None
+    decay = [np.empty_like(W) for W in net.W] if weight_decay else []  # lambda W, reused
 
     # Overflow on the way to a NaN is expected when eta is too high: it is caught below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -251,9 +252,9 @@ def train(
                     )
                 trace = net.trace(X, config.dropout, rng, workspace=workspace)
                 grads = net.backprop(trace, y, workspace=workspace)
-                if weight_decay:
-                    for W, dW in zip(net.W, grads.W, strict=True):
-                        dW += weight_decay * W
+                if weight_decay:  # dC/dW += lambda W, the L2 penalty's gradient
+                    for W, dW, lam_W in zip(net.W, grads.W, decay, strict=True):
+                        dW += np.multiply(W, weight_decay, out=lam_W)
                 optimizer.step(params, step_grads, lr)  # grads lives in step_grads' arrays
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
                     history.stopped = "interrupted"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from digitnet.commands import non_negative_int, positive_int
 from digitnet.errors import DigitnetError
 
 if TYPE_CHECKING:
@@ -53,19 +54,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("view", choices=VIEW_NAMES, metavar="VIEW", help=", ".join(VIEW_NAMES))
     p.add_argument("model", type=Path, metavar="MODEL", help="a model file (.npz)")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE", help="FILE.png or .svg")
-    p.add_argument("--image", type=_non_negative, default=0, help="test image number (default 0)")
-    p.add_argument("--layer", type=_positive, default=1, help="weights: layer l (default 1)")
-    p.add_argument("--count", type=_positive, default=24, help="mistakes: how many (default 24)")
+    p.add_argument(
+        "--image", type=non_negative_int, default=0, help="test image number (default 0)"
+    )
+    p.add_argument("--layer", type=positive_int, default=1, help="weights: layer l (default 1)")
+    p.add_argument("--count", type=positive_int, default=24, help="mistakes: how many (default 24)")
     p.add_argument(
         "--examples",
-        type=_positive,
+        type=positive_int,
         default=None,
         help="images used: confusion/mistakes default all test images, landscape 1000 training",
     )
-    p.add_argument("--batch-size", type=_positive, default=10, help="nudges: mini-batch size")
-    p.add_argument("--steps", type=_positive, default=25, help="landscape: grid points per axis")
+    p.add_argument("--batch-size", type=positive_int, default=10, help="nudges: mini-batch size")
+    p.add_argument("--steps", type=positive_int, default=25, help="landscape: grid points per axis")
     p.add_argument("--seed", type=int, default=0, help="noise, nudges' batch, landscape's axes")
-    p.add_argument("--dpi", type=_positive, default=100, help="PNG resolution (default 100)")
+    p.add_argument("--dpi", type=positive_int, default=100, help="PNG resolution (default 100)")
     _data_options(p)
     p.set_defaults(func=run_plot)
 
@@ -77,8 +80,8 @@ def register(subparsers: Any) -> None:
         "value and a finite-difference estimate. Computed in float64.",
     )
     e.add_argument("model", type=Path, metavar="MODEL")
-    e.add_argument("--image", type=_non_negative, required=True, help="test image number")
-    e.add_argument("--layer", type=_positive, required=True, help="layer l of the weight (1..L)")
+    e.add_argument("--image", type=non_negative_int, required=True, help="test image number")
+    e.add_argument("--layer", type=positive_int, required=True, help="layer l of the weight (1..L)")
     e.add_argument("--weight", type=_pair, required=True, metavar="j,k", help="e.g. 7,12")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     _data_options(e)
@@ -93,8 +96,10 @@ def register(subparsers: Any) -> None:
     )
     g.add_argument("model", type=Path, nargs="?", metavar="MODEL")
     g.add_argument("--tolerance", type=float, default=1e-6, help="default 1e-6")
-    g.add_argument("--examples", type=_positive, default=10, help="images used (default 10)")
-    g.add_argument("--max-per-layer", type=_positive, default=200, help="weights checked per layer")
+    g.add_argument("--examples", type=positive_int, default=10, help="images used (default 10)")
+    g.add_argument(
+        "--max-per-layer", type=positive_int, default=200, help="weights checked per layer"
+    )
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--layers", default="784,16,16,10", help="fresh network's sizes")
     g.add_argument("--activation", default="sigmoid", help="fresh network's hidden activation")
@@ -106,32 +111,11 @@ def register(subparsers: Any) -> None:
 
 
 # -- option types --------------------------------------------------------------------------------
-def _positive(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
 def _pair(text: str) -> tuple[int, int]:
     parts = text.replace(" ", "").split(",")
     if len(parts) != 2:
         raise argparse.ArgumentTypeError(f"expected j,k (two neuron numbers), got {text!r}")
-    j, k = (_non_negative(p) for p in parts)
+    j, k = (non_negative_int(p) for p in parts)
     return j, k
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitnet.commands import positive_int
 from digitnet.costs import COST_NAMES
 from digitnet.data.registry import DATASETS as DATASET_NAMES
 from digitnet.errors import DigitnetError
@@ -59,13 +60,6 @@ def register(subparsers: Any) -> None:
     d.add_argument("--epochs", type=int, default=None, help="default: the lessons' 30")
     d.add_argument("--out-dir", type=Path, default=Path("runs/demo"))
     d.set_defaults(func=run_demo)
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def add_training_options(p: argparse.ArgumentParser) -> None:

@@ -2,7 +2,9 @@
 
 Every activation works elementwise on ``z`` of any shape and returns an array of the same dtype.
 ``prime(z, a)`` receives both ``z`` and the already computed ``a = sigma(z)`` because several
-derivatives are cheapest from ``a`` (sigmoid: ``a (1 - a)``; tanh: ``1 - a^2``).
+derivatives are cheapest from ``a`` (sigmoid: ``a (1 - a)``; tanh: ``1 - a^2``). Both take an
+optional ``out`` array of z's shape and dtype to write into, so that a training step reuses its
+arrays instead of allocating new ones (``out`` must not be ``z`` or ``a``).
 
 Softmax is not elementwise: it is only allowed on the output layer, where the network computes the
 output error with its Jacobian (see :mod:`digitnet.network`).
@@ -23,8 +25,8 @@ class Activation(Protocol):
     name: str
     elementwise: bool
 
-    def __call__(self, z: np.ndarray) -> np.ndarray: ...
-    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray: ...
+    def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
+    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,13 @@ class Sigmoid:
     name: str = "sigmoid"
     elementwise: bool = True
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        return expit(z)
+    def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return expit(z, out=out)
 
-    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return a * (1 - a)  # sigma'(z) = sigma(z) (1 - sigma(z))
+    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        s = np.subtract(1, a, out=out)
+        s *= a
+        return s  # sigma'(z) = sigma(z) (1 - sigma(z))
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,12 @@ class Tanh:
     name: str = "tanh"
     elementwise: bool = True
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        return np.tanh(z)
+    def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.tanh(z, out=out)
 
-    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return 1 - a * a  # tanh'(z) = 1 - tanh(z)^2
+    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        s = np.multiply(a, a, out=out)
+        return np.subtract(1, s, out=s)  # tanh'(z) = 1 - tanh(z)^2
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,13 @@ class ReLU:
     name: str = "relu"
     elementwise: bool = True
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        return np.maximum(z, 0)
+    def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.maximum(z, 0, out=out)
 
-    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return (z > 0).astype(z.dtype)
+    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            return (z > 0).astype(z.dtype)
+        return np.greater(z, 0, out=out)  # True and False written as 1 and 0
 
 
 @dataclass(frozen=True)
@@ -75,11 +82,15 @@ class LeakyReLU:
     elementwise: bool = True
     slope: float = 0.01
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        return np.where(z > 0, z, z * z.dtype.type(self.slope))
+    def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        out = np.multiply(z, z.dtype.type(self.slope), out=out)
+        return np.maximum(z, out, out=out)  # max(z, slope z) is z for z > 0, slope z below
 
-    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return np.where(z > 0, z.dtype.type(1), z.dtype.type(self.slope))
+    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        s = np.greater(z, 0, out=out if out is not None else np.empty_like(z))
+        s *= z.dtype.type(1 - self.slope)
+        s += z.dtype.type(self.slope)
+        return s  # 1 for z > 0, slope for z <= 0
 
 
 @dataclass(frozen=True)
@@ -89,12 +100,13 @@ class Softmax:
     name: str = "softmax"
     elementwise: bool = False
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        e = np.exp(z - z.max(axis=-1, keepdims=True))
+    def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        e = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+        np.exp(e, out=e)
         e /= e.sum(axis=-1, keepdims=True)
         return e
 
-    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise TypeError("softmax has a Jacobian, not an elementwise derivative; see vjp()")
 
     @staticmethod

@@ -24,11 +24,17 @@ def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype | type = np.float32) 
     return Y
 
 
-def _a_minus_y(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """a - y with y one-hot, without building y: a copy of a with 1 taken off the right class."""
-    d = a.copy()
+def _a_minus_y(a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a - y with y one-hot, without building y: a copy of a (into ``out`` if given) with 1
+    taken off the right class."""
+    d = a.copy() if out is None else _copy_into(out, a)
     d[np.arange(len(y)), y] -= 1
     return d
+
+
+def _copy_into(out: np.ndarray, a: np.ndarray) -> np.ndarray:
+    np.copyto(out, a)
+    return out
 
 
 class Cost(Protocol):
@@ -36,7 +42,9 @@ class Cost(Protocol):
 
     def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float: ...
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray: ...
-    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+    def delta(
+        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -54,17 +62,20 @@ class Quadratic:
         diff = _a_minus_y(a, y)
         return float(np.einsum("ij,ij->", diff, diff) / len(a))
 
-    def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        g = _a_minus_y(a, y)
+    def grad_a(self, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        g = _a_minus_y(a, y, out)
         g *= a.dtype.type(2 / len(a))
         return g
 
-    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        g = self.grad_a(a, y)
+    def delta(
+        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        g = self.grad_a(a, y, out)
         if self.output.elementwise:
             g *= self.output.prime(z, a)
             return g
-        return self.output.vjp(a, g)  # type: ignore[attr-defined]
+        d = self.output.vjp(a, g)  # type: ignore[attr-defined]
+        return d if out is None else _copy_into(out, d)
 
 
 @dataclass(frozen=True)
@@ -88,8 +99,10 @@ class SoftmaxCrossEntropy:
         g[rows, y] = -1 / (a[rows, y] * len(a))
         return g
 
-    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        d = _a_minus_y(a, y)
+    def delta(
+        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        d = _a_minus_y(a, y, out)
         d *= a.dtype.type(1 / len(a))
         return d
 
@@ -113,8 +126,10 @@ class SigmoidCrossEntropy:
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         return _a_minus_y(a, y) / (a * (1 - a) * len(a))
 
-    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        d = _a_minus_y(a, y)
+    def delta(
+        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        d = _a_minus_y(a, y, out)
         d *= a.dtype.type(1 / len(a))
         return d
 

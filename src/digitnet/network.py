@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digitnet.activations import Activation, get_activation
+from digitnet.blas import batch_sum, gemm
 from digitnet.costs import Cost, get_cost
 from digitnet.errors import DigitnetError
 
@@ -55,9 +56,9 @@ class Gradients:
 
 
 class Workspace:
-    """Arrays reused by every training step of one batch size, so that a step allocates only what
-    the activations and costs return: per layer l the ``z`` (n, n_l), the carried-back error
-    (n, n_l), the dropout draws and mask (n, n_l), and the gradients (:attr:`grads`).
+    """Arrays reused by every training step of one batch size: per layer l the ``z`` and ``a``
+    (n, n_l), the error delta (n, n_l), sigma'(z) (n, n_l), the dropout draws and mask (n, n_l),
+    and the gradients (:attr:`grads`).
 
     ``train`` keeps one and passes it to :meth:`Network.trace` and :meth:`Network.backprop`;
     everything they return for that step then lives in these arrays until the next step.
@@ -68,13 +69,14 @@ class Workspace:
         n, dt = batch_size, net.dtype
         self.batch_size = n
         self.z = [np.empty((n, s), dt) for s in net.sizes]
+        self.a = [np.empty((n, s), dt) for s in net.sizes]
+        self.prime = [np.empty((n, s), dt) for s in net.sizes]
+        self.ones = np.ones(n, dt)  # the sum over a batch, as a product: delta.T @ ones
         self.delta = [np.empty((n, s), dt) for s in net.sizes]
         self.mask = [np.empty((n, s), dt) for s in net.sizes]
         self.keep = [np.empty((n, s), np.bool_) for s in net.sizes]
-        shapes = [p.shape for p in net.parameters()]
-        self.flat_grads = np.empty(sum(int(np.prod(s)) for s in shapes), dt)
-        views = _split(self.flat_grads, shapes)  # laid out like Network.flat_parameters
-        self.grads = Gradients(views[0::2], views[1::2])
+        self.flat_grads = np.empty(net.n_params, dt)
+        self.grads = net.as_gradients(self.flat_grads)
 
     def fits(self, n: int) -> bool:
         return n <= self.batch_size
@@ -187,9 +189,10 @@ class Network:
         L = self.n_layers
         sigmas = [self.sigma] * (L - 1) + [self.output_sigma]  # sigma_of(1..L)
         for l, (W, b, sigma) in enumerate(zip(self.W, self.b, sigmas, strict=True), start=1):
-            z = np.dot(a, W.T, out=None if ws is None else ws.z[l][: len(a)])
+            n = len(a)
+            z = np.dot(a, W.T, out=None if ws is None else ws.z[l][:n])
             z += b  # z = W a + b, for every row
-            a = sigma(z)  # a = sigma(z)
+            a = sigma(z, out=None if ws is None else ws.a[l][:n])  # a = sigma(z)
             mask = None
             if dropout > 0 and l < L:
                 assert rng is not None, "dropout needs a random generator"
@@ -246,7 +249,14 @@ class Network:
 
     # -- backward ------------------------------------------------------------------------------
     def backprop(
-        self, trace: Trace, y: np.ndarray, *, workspace: Workspace | None = None
+        self,
+        trace: Trace,
+        y: np.ndarray,
+        *,
+        workspace: Workspace | None = None,
+        out: Gradients | None = None,
+        alpha: float = 1.0,
+        beta: float = 0.0,
     ) -> Gradients:
         """The gradient of the cost (averaged over the batch) for every weight and bias.
 
@@ -262,23 +272,32 @@ class Network:
         The 1/n of the average is already inside delta^(L) (see :mod:`digitnet.costs`).
         With a ``workspace`` (training), the gradients returned are its arrays, overwritten by
         the next step; without one they are new arrays.
+
+        With ``out`` (arrays shaped like the gradients), (3) and (4) write ``alpha * dC/dp +
+        beta * out`` into it, as BLAS's products can in one pass (:mod:`digitnet.blas`): with
+        out = the velocity, alpha = -eta and beta = mu that is momentum's v <- mu v - eta dC/dp.
         """
         L = self.n_layers
-        ws = workspace if workspace is not None and workspace.fits(len(trace.a[0])) else None
-        nabla_W: list[np.ndarray | None] = [None] * L if ws is None else list(ws.grads.W)
-        nabla_b: list[np.ndarray | None] = [None] * L if ws is None else list(ws.grads.b)
-        delta = self.cost.delta(trace.z[L], trace.a[L], y)  # (1)
+        n = len(trace.a[0])
+        ws = workspace if workspace is not None and workspace.fits(n) else None
+        into = out if out is not None else ws.grads if ws is not None else None
+        if into is None:
+            into = Gradients([np.empty_like(W) for W in self.W], [np.empty_like(b) for b in self.b])
+            beta = 0.0  # new arrays: nothing in them to keep
+        ones = ws.ones if ws is not None else np.ones(n, self.dtype)
+        deltas, primes = (ws.delta, ws.prime) if ws is not None else (None, None)
+        delta = self.cost.delta(trace.z[L], trace.a[L], y, out=_rows(deltas, L, n))  # (1)
         for l in range(L, 0, -1):
-            nabla_b[l - 1] = np.add.reduce(delta, axis=0, out=nabla_b[l - 1])  # (3)
-            nabla_W[l - 1] = np.dot(delta.T, trace.a[l - 1], out=nabla_W[l - 1])  # (4)
+            batch_sum(delta, into.b[l - 1], ones, alpha, beta)  # (3)
+            gemm(delta.T, trace.a[l - 1], into.W[l - 1], alpha, beta)  # (4)
             if l > 1:
                 # (2): dC/da^(l-1), carried back through W, then times sigma'(z^(l-1))
-                out = None if ws is None else ws.delta[l - 1][: len(delta)]
-                delta = np.dot(delta, self.W[l - 1], out=out)
+                delta = np.dot(delta, self.W[l - 1], out=_rows(deltas, l - 1, n))
                 if trace.masks[l - 1] is not None:
                     delta *= trace.masks[l - 1]
-                delta *= self.sigma.prime(trace.z[l - 1], _pre_dropout(trace, l - 1, self.sigma))
-        return Gradients(nabla_W, nabla_b)  # type: ignore[arg-type]
+                a = _pre_dropout(trace, l - 1, self.sigma)
+                delta *= self.sigma.prime(trace.z[l - 1], a, out=_rows(primes, l - 1, n))
+        return into
 
     def gradient(self, X: np.ndarray, y: np.ndarray) -> Gradients:
         """dC/dW and dC/db on the examples X (n, n_0) with labels y (n,): trace, then backprop."""
@@ -319,6 +338,11 @@ class Network:
             offset += p.size
         return flat if offset == flat.size else None
 
+    def as_gradients(self, flat: np.ndarray) -> Gradients:
+        """W- and b-shaped views of a vector laid out like :meth:`flat_parameters`."""
+        views = _split(flat, [p.shape for p in self.parameters()])
+        return Gradients(views[0::2], views[1::2])
+
     def set_parameters(self, params: list[np.ndarray]) -> None:
         """Copy ``params`` (as from :meth:`parameters`) into this network's arrays, in place."""
         for mine, new in zip(self.parameters(), params, strict=True):
@@ -335,6 +359,11 @@ def _split(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
         views.append(flat[offset : offset + size].reshape(shape))
         offset += size
     return views
+
+
+def _rows(arrays: list[np.ndarray] | None, l: int, n: int) -> np.ndarray | None:
+    """The first n rows of a workspace's array for layer l, or None (a new array) without one."""
+    return None if arrays is None else arrays[l][:n]
 
 
 def _pre_dropout(trace: Trace, l: int, sigma: Activation) -> np.ndarray:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from digitnet.blas import axpy
 from digitnet.errors import DigitnetError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
@@ -68,6 +69,13 @@ class Momentum(Optimizer):
                 g_ *= eta_
                 v_ -= g_
                 p_ += v_
+
+    def step_after_velocity(self, params: Sequence[np.ndarray]) -> None:
+        """The rest of a step whose velocity v <- mu v - eta g was already written (by backprop's
+        products, see ``Network.backprop``): p <- p + v."""
+        self.t += 1
+        for p, v in zip(params, self.v, strict=True):
+            axpy(1.0, v, p)
 
 
 class Nesterov(Momentum):

@@ -136,3 +136,21 @@ def test_momentum_written_by_backprop_trains_as_the_plain_step_does(
         assert not np.allclose(folded, p0)  # it trained
         np.testing.assert_allclose(folded, plain, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-9)
+
+
+def test_products_big_enough_for_threads_all_go_through_scipys_blas(monkeypatch):
+    """NumPy's and SciPy's OpenBLAS must not both run threaded products in one training step
+    (their idle threads fight over the cores): every such product takes SciPy's, in place."""
+
+    def numpy_dot(*args, **kwargs):
+        raise AssertionError("a threaded-size product went to NumPy's BLAS")
+
+    rng = np.random.default_rng(5)
+    A, B = rng.random((70, 80), dtype=np.float32), rng.random((80, 90), dtype=np.float32)
+    expected = A.astype(np.float64) @ B
+    out = np.full((70, 90), np.nan, np.float32)
+    monkeypatch.setattr(np, "dot", numpy_dot)
+    assert gemm(A, B, out) is out  # 70 * 80 * 90 multiply-adds: above ONE_THREAD_WORK
+    assert gemm(A.T.copy().T, B).shape == (70, 90)  # Fortran-ordered A, a new output
+    monkeypatch.undo()
+    np.testing.assert_allclose(out, expected, rtol=1e-5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitnet.data import Augmentation, augment_batch, load_embedded
-from digitnet.data.augment import _gaussian_matrix, elastic_field, warp
+from digitnet.data.augment import _gaussian_matrix, elastic_field, shift, warp
 from digitnet.errors import DigitnetError
 
 FULL = Augmentation(translate=2, rotate=10.0, elastic_alpha=8.0, elastic_sigma=4.0)
@@ -83,6 +83,17 @@ def test_translation_moves_the_centre_of_mass(digits: np.ndarray) -> None:
     assert np.abs(moved).max() <= 2 + 1e-4
     assert len({tuple(m) for m in np.round(moved).astype(int)}) > 10  # many different shifts
     assert np.allclose(out.sum(axis=1), digits.sum(axis=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("t", [1, 2, 5])
+def test_whole_pixel_shifts_copy_exactly_what_interpolation_gives(digits: np.ndarray, t) -> None:
+    rng = np.random.default_rng(t)
+    shifts = rng.integers(-t, t + 1, size=(len(digits), 2))
+    assert np.array_equal(shift(digits, shifts), warp(digits, shifts=shifts))
+    # and the augmentation's shift-only path draws the same shifts as the general one would
+    out = augment_batch(digits, Augmentation(translate=t, rotate=0.0), np.random.default_rng(4))
+    drawn = np.random.default_rng(4).integers(-t, t + 1, size=(len(digits), 2))
+    assert np.array_equal(out, warp(digits, shifts=drawn))
 
 
 def test_rotation_by_a_quarter_turn_is_rot90(digits: np.ndarray) -> None:

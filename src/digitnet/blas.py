@@ -7,6 +7,13 @@ weight-gradient product (``alpha = -eta``, ``beta = mu``) instead of in four mor
 every parameter. SciPy's BLAS wrappers (``scipy.linalg.blas``) take Fortran-ordered arrays; a
 C-ordered NumPy array is the transpose of a Fortran-ordered one, so these functions compute the
 transposed product ``C.T = alpha B.T A.T + beta C.T`` and no array is copied.
+
+NumPy and SciPy each bring their own copy of OpenBLAS, each with its own threads. A product
+big enough for OpenBLAS to run on several threads leaves those threads waiting, spinning, for
+the next one; when the next one comes from the other copy, the two sets of threads fight over
+the same cores and a training step became eight times slower (measured on W3, 2 threads). So
+every product here with that much work goes through SciPy's BLAS, and NumPy's ``dot`` is used only
+for small ones (where OpenBLAS stays on one thread, and NumPy's call costs a microsecond less).
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas as _blas
 
+# m k n below which OpenBLAS computes a product on one thread (its SMP_THRESHOLD_MIN times
+# GEMM_MULTITHREAD_THRESHOLD, the same in both copies).
+ONE_THREAD_WORK = 65_536 * 4
 _GEMM = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
 _GEMV = {np.dtype(np.float32): _blas.sgemv, np.dtype(np.float64): _blas.dgemv}
 _AXPY = {np.dtype(np.float32): _blas.saxpy, np.dtype(np.float64): _blas.daxpy}
@@ -29,10 +39,18 @@ def _fortran_operand(M: np.ndarray) -> tuple[np.ndarray, bool] | None:
 
 
 def gemm(
-    A: np.ndarray, B: np.ndarray, out: np.ndarray, alpha: float = 1.0, beta: float = 0.0
+    A: np.ndarray,
+    B: np.ndarray,
+    out: np.ndarray | None = None,
+    alpha: float = 1.0,
+    beta: float = 0.0,
 ) -> np.ndarray:
-    """out <- alpha A @ B + beta out, in place; A (m, k), B (k, n), out (m, n) C-ordered."""
-    if alpha == 1.0 and beta == 0.0:
+    """out <- alpha A @ B + beta out, in place; A (m, k), B (k, n), out (m, n) C-ordered.
+    Without ``out``, a new array holds alpha A @ B."""
+    (m, k), n = A.shape, B.shape[1]
+    if out is None:
+        out, beta = np.empty((m, n), np.result_type(A, B)), 0.0
+    if alpha == 1.0 and beta == 0.0 and m * k * n < ONE_THREAD_WORK:
         return np.dot(A, B, out=out)
     gemm_ = _GEMM.get(out.dtype)
     first, second = _fortran_operand(B.T), _fortran_operand(A.T)  # out.T = B.T @ A.T
@@ -49,9 +67,9 @@ def gemm(
         out *= beta
         out += alpha * product
         return out
-    (a, trans_a), (b, trans_b) = first, second
-    result = gemm_(alpha, a, b, beta=beta, c=out.T, trans_a=trans_a, trans_b=trans_b, overwrite_c=1)
-    if result.ctypes.data != out.ctypes.data:  # SciPy had to copy: bring the answer home
+    (a, trans_a), (b, trans_b), c = first, second, out.T
+    result = gemm_(alpha, a, b, beta=beta, c=c, trans_a=trans_a, trans_b=trans_b, overwrite_c=1)
+    if result is not c:  # SciPy had to copy: bring the answer home
         out[...] = result.T
     return out
 
@@ -72,7 +90,7 @@ def batch_sum(
         out += alpha * total
         return out
     result = gemv_(alpha, delta.T, ones[: len(delta)], beta=beta, y=out, overwrite_y=1)
-    if result.ctypes.data != out.ctypes.data:
+    if result is not out:
         out[...] = result
     return out
 
@@ -84,7 +102,8 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     if axpy_ is None or x.dtype != y.dtype or not (x.flags.c_contiguous and y.flags.c_contiguous):
         y += alpha * x
         return y
-    result = axpy_(x.reshape(-1), y.reshape(-1), a=alpha)
-    if result.ctypes.data != y.ctypes.data:
+    flat = y.reshape(-1)
+    result = axpy_(x.reshape(-1), flat, a=alpha)
+    if result is not flat:
         y[...] = result.reshape(y.shape)
     return y

@@ -190,7 +190,7 @@ class Network:
         sigmas = [self.sigma] * (L - 1) + [self.output_sigma]  # sigma_of(1..L)
         for l, (W, b, sigma) in enumerate(zip(self.W, self.b, sigmas, strict=True), start=1):
             n = len(a)
-            z = np.dot(a, W.T, out=None if ws is None else ws.z[l][:n])
+            z = gemm(a, W.T, out=None if ws is None else ws.z[l][:n])
             z += b  # z = W a + b, for every row
             a = sigma(z, out=None if ws is None else ws.a[l][:n])  # a = sigma(z)
             mask = None
@@ -292,7 +292,7 @@ class Network:
             gemm(delta.T, trace.a[l - 1], into.W[l - 1], alpha, beta)  # (4)
             if l > 1:
                 # (2): dC/da^(l-1), carried back through W, then times sigma'(z^(l-1))
-                delta = np.dot(delta, self.W[l - 1], out=_rows(deltas, l - 1, n))
+                delta = gemm(delta, self.W[l - 1], out=_rows(deltas, l - 1, n))
                 if trace.masks[l - 1] is not None:
                     delta *= trace.masks[l - 1]
                 a = _pre_dropout(trace, l - 1, self.sigma)

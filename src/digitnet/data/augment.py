@@ -104,8 +104,10 @@ def augment_batch(X: np.ndarray, aug: Augmentation, rng: np.random.Generator) ->
             if aug.elastic_alpha
             else None
         )
-        if aug.translate or aug.rotate or aug.elastic_alpha:
+        if aug.rotate or aug.elastic_alpha:
             part[:] = warp(part, shifts, angles, fields)
+        elif shifts is not None:  # whole pixels only: copies, not interpolation (same result)
+            part[:] = shift(part, shifts)
     return out
 
 
@@ -167,6 +169,27 @@ def warp(
         r = r + fields[:, 0]
         c = c + fields[:, 1]
     return _bilinear(X.reshape(n, SIDE, SIDE), r, c).reshape(n, PIXELS)
+
+
+def shift(X: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Each image of ``X`` ``(n, 784)`` moved by whole pixels, ``shifts`` ``(n, 2)`` (rows,
+    columns; positive moves the content down/right), with background (0) coming in: what
+    :func:`warp` gives for these shifts, by copying windows of a padded batch instead of
+    interpolating. Images with the same shift are copied together."""
+    n = len(X)
+    shifts = np.asarray(shifts, dtype=np.intp)
+    t = int(np.abs(shifts).max(initial=0))
+    padded = np.zeros((n, SIDE + 2 * t, SIDE + 2 * t), dtype=np.float32)
+    padded[:, t : t + SIDE, t : t + SIDE] = X.reshape(n, SIDE, SIDE)
+    out = np.empty((n, SIDE, SIDE), dtype=np.float32)
+    # out[r, c] = X[r - dr, c - dc] = padded[r - dr + t, c - dc + t]
+    code = (shifts[:, 0] + t) * (2 * t + 1) + (shifts[:, 1] + t)
+    for k in np.unique(code):
+        dr, dc = divmod(int(k), 2 * t + 1)
+        dr, dc = dr - t, dc - t
+        same = np.flatnonzero(code == k)
+        out[same] = padded[same, t - dr : t - dr + SIDE, t - dc : t - dc + SIDE]
+    return out.reshape(n, PIXELS)
 
 
 def _bilinear(images: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:

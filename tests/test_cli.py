@@ -131,6 +131,10 @@ def test_augment_options_become_an_augmentation():
         translate=1, rotate=10.0, elastic_alpha=20.0, flip=True
     )
     assert train_command.parse_augment("none") is None
+    assert Augmentation(**train_command.parse_augment("flip,erase")).erase == 0.5
+    assert Augmentation(**train_command.parse_augment("erase=0.25")).erase == 0.25
+    with pytest.raises(DigitnetError, match="erase"):
+        Augmentation(**train_command.parse_augment("erase=2"))
     with pytest.raises(DigitnetError, match="whole number"):
         Augmentation(**train_command.parse_augment("translate=1.5"))
     with pytest.raises(DigitnetError, match="flip"):

@@ -96,6 +96,24 @@ def test_whole_pixel_shifts_copy_exactly_what_interpolation_gives(digits: np.nda
     assert np.array_equal(out, warp(digits, shifts=drawn))
 
 
+def test_erase_blanks_one_rectangle_in_about_the_chosen_share_of_images() -> None:
+    X = np.full((400, 784), 0.5, np.float32)  # all grey: every blanked pixel shows
+    out = augment_batch(
+        X, Augmentation(translate=0, rotate=0.0, erase=0.5), np.random.default_rng(2)
+    )
+    changed = (out != X).any(axis=1)
+    assert 160 < changed.sum() < 240  # of 400, with probability 1/2 each
+    for image in out[changed].reshape(-1, 28, 28):
+        rows, cols = np.nonzero(image == 0)
+        box = image[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert (box == 0).all()  # one solid rectangle, and nothing else touched
+        assert (image != 0).sum() + box.size == 784
+        assert 0.01 * 784 <= box.size <= 0.3 * 784
+    assert set(np.unique(out)) == {0.0, 0.5}
+    with pytest.raises(DigitnetError, match="erase"):
+        Augmentation(erase=1.5)
+
+
 def test_rotation_by_a_quarter_turn_is_rot90(digits: np.ndarray) -> None:
     turned = warp(digits[:5], angles=np.full(5, np.pi / 2))
     expected = np.rot90(digits[:5].reshape(5, 28, 28), k=1, axes=(1, 2)).reshape(5, 784)

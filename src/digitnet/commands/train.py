@@ -79,7 +79,9 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dropout", type=float)
     g.add_argument("--schedule", choices=list(SCHEDULES))
     g.add_argument("--patience", type=positive_int, help="early stopping on validation accuracy")
-    g.add_argument("--augment", help="e.g. 'translate=2,rotate=10,elastic=34', 'flip' or 'none'")
+    g.add_argument(
+        "--augment", help="e.g. 'translate=2,rotate=10,elastic=34', 'flip,erase=0.5' or 'none'"
+    )
     g.add_argument("--seed", type=int)
     g.add_argument("--dtype", choices=["float32", "float64"])
     d = p.add_argument_group("data")
@@ -94,13 +96,14 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--download", action="store_true", help="download the dataset if missing")
 
 
-DEFAULT_AUGMENT = {"translate": 2, "rotate": 10.0, "elastic": 34.0}
+DEFAULT_AUGMENT = {"translate": 2, "rotate": 10.0, "elastic": 34.0, "erase": 0.5}
 
 
 def parse_augment(text: str | None) -> dict[str, Any] | None:
-    """'translate=2,rotate=10,elastic=34,flip' -> Augmentation fields; 'none' -> None.
+    """'translate=2,rotate=10,elastic=34,flip,erase=0.5' -> Augmentation fields; 'none' -> None.
 
-    A part without a value takes its usual strength (translate 2, rotate 10, elastic 34, flip on).
+    A part without a value takes its usual strength (translate 2, rotate 10, elastic 34, flip on,
+    erase 0.5).
     """
     if text is None or text.strip().lower() in ("", "none", "off"):
         return None
@@ -110,6 +113,7 @@ def parse_augment(text: str | None) -> dict[str, Any] | None:
         "elastic": "elastic_alpha",
         "elastic_sigma": "elastic_sigma",
         "flip": "flip",
+        "erase": "erase",
     }
     spec: dict[str, Any] = {"translate": 0, "rotate": 0.0, "elastic_alpha": 0.0}
     for part in text.split(","):
@@ -118,7 +122,7 @@ def parse_augment(text: str | None) -> dict[str, Any] | None:
         if key not in names:
             raise DigitnetError(
                 f"--augment: unknown part {key!r}; use translate=PIXELS, rotate=DEGREES, "
-                f"elastic=ALPHA, flip (e.g. translate=2,rotate=10)"
+                f"elastic=ALPHA, flip, erase=PROBABILITY (e.g. translate=2,rotate=10)"
             )
         if key == "flip":
             if value.lower() not in ("", "1", "0", "true", "false", "yes", "no", "on", "off"):

@@ -1,4 +1,5 @@
-"""On-the-fly augmentation of a mini-batch: random shifts, small rotations, elastic distortions.
+"""On-the-fly augmentation of a mini-batch: random shifts, small rotations, elastic distortions,
+left-right flips and erased rectangles.
 
 Each image is resampled once, through one combined coordinate map: for every output pixel ``p``
 the source position is::
@@ -38,7 +39,10 @@ class Augmentation:
     from ``[-rotate, rotate]``. ``elastic_alpha``: strength of the elastic distortion in pixels
     (Simard et al. used 34 with ``elastic_sigma`` 4); ``elastic_sigma``: smoothness of its
     displacement field in pixels. ``flip``: mirror each image left to right with probability 1/2
-    (right for clothes, wrong for digits).
+    (right for clothes, wrong for digits). ``erase``: the probability that an image gets a random
+    rectangle (2-25% of its area, sides in a ratio up to about 3:1) blanked to background, after
+    the other parts ("random erasing", Zhong et al. 2017): the network must not lean on any one
+    region.
     """
 
     translate: int = 2
@@ -46,6 +50,7 @@ class Augmentation:
     elastic_alpha: float = 0.0
     elastic_sigma: float = 6.0
     flip: bool = False
+    erase: float = 0.0
 
     def __post_init__(self) -> None:
         translate = self.translate
@@ -62,6 +67,8 @@ class Augmentation:
                 raise DigitnetError(f"{name} must be a finite number, got {value!r}")
             if value < 0:
                 raise DigitnetError(f"{name} must not be negative, got {value}")
+        if not isinstance(self.erase, int | float | np.number) or not 0 <= self.erase <= 1:
+            raise DigitnetError(f"erase must be a probability between 0 and 1, got {self.erase!r}")
         if self.rotate > 180:
             raise DigitnetError(f"rotate must be at most 180 degrees, got {self.rotate}")
         if self.elastic_alpha > 0 and self.elastic_sigma == 0:
@@ -70,7 +77,7 @@ class Augmentation:
     @property
     def enabled(self) -> bool:
         """True when at least one part changes the images."""
-        return bool(self.translate or self.rotate or self.elastic_alpha or self.flip)
+        return bool(self.translate or self.rotate or self.elastic_alpha or self.flip or self.erase)
 
 
 def augment_batch(X: np.ndarray, aug: Augmentation, rng: np.random.Generator) -> np.ndarray:
@@ -108,7 +115,29 @@ def augment_batch(X: np.ndarray, aug: Augmentation, rng: np.random.Generator) ->
             part[:] = warp(part, shifts, angles, fields)
         elif shifts is not None:  # whole pixels only: copies, not interpolation (same result)
             part[:] = shift(part, shifts)
+        if aug.erase:
+            erase_rectangles(part, aug.erase, rng)
     return out
+
+
+def erase_rectangles(X: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Blank (set to 0) one random rectangle in each image of ``X`` ``(n, 784)`` with probability
+    ``p``, in place. The rectangle covers 2-25% of the image, its height/width ratio is drawn
+    log-uniformly from [0.3, 3.3], and it lies wholly inside the image."""
+    n = len(X)
+    area = rng.uniform(0.02, 0.25, n) * PIXELS
+    ratio = np.exp(rng.uniform(math.log(0.3), math.log(1 / 0.3), n))
+    h = np.clip(np.round(np.sqrt(area * ratio)), 1, SIDE).astype(np.intp)
+    w = np.clip(np.round(np.sqrt(area / ratio)), 1, SIDE).astype(np.intp)
+    top = (rng.random(n) * (SIDE - h + 1)).astype(np.intp)
+    left = (rng.random(n) * (SIDE - w + 1)).astype(np.intp)
+    chosen = rng.random(n) < p
+    index = np.arange(SIDE)
+    rows = (index >= top[:, None]) & (index < (top + h)[:, None])  # (n, 28)
+    cols = (index >= left[:, None]) & (index < (left + w)[:, None])
+    blank = rows[:, :, None] & cols[:, None, :] & chosen[:, None, None]  # (n, 28, 28)
+    X.reshape(n, SIDE, SIDE)[blank] = 0
+    return X
 
 
 def elastic_field(n: int, alpha: float, sigma: float, rng: np.random.Generator) -> np.ndarray:

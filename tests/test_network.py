@@ -47,6 +47,28 @@ def test_activations_are_finite_and_silent_at_extreme_inputs(name, dtype):
         assert a.sum() == pytest.approx(1) and a[0, -1] == pytest.approx(1)
 
 
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activations_write_into_out_what_they_would_return(name):
+    sigma = get_activation(name, output=True)
+    z = np.random.default_rng(0).normal(0, 3, (4, 7)).astype(np.float32)
+    z[0, :3] = 0.0  # the derivative's edge case
+    out = np.full_like(z, np.nan)
+    assert sigma(z, out=out) is out
+    np.testing.assert_array_equal(out, sigma(z))
+    if sigma.elementwise:
+        a = sigma(z)
+        out = np.full_like(z, np.nan)
+        assert sigma.prime(z, a, out=out) is out
+        np.testing.assert_array_equal(out, sigma.prime(z, a))
+        expected = {
+            "sigmoid": a * (1 - a),
+            "tanh": 1 - a * a,
+            "relu": (z > 0).astype(z.dtype),
+            "leaky-relu": np.where(z > 0, 1, 0.01).astype(z.dtype),
+        }[name]
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
 def test_cross_entropy_is_finite_when_the_output_saturates():
     net = Network([2, 2], activation="sigmoid", cost="cross-entropy", dtype="float64")
     net.W[0][:] = [[500.0, 0.0], [-500.0, 0.0]]

@@ -47,10 +47,9 @@ def gemm(
 ) -> np.ndarray:
     """out <- alpha A @ B + beta out, in place; A (m, k), B (k, n), out (m, n) C-ordered.
     Without ``out``, a new array holds alpha A @ B."""
-    (m, k), n = A.shape, B.shape[1]
     if out is None:
-        out, beta = np.empty((m, n), np.result_type(A, B)), 0.0
-    if alpha == 1.0 and beta == 0.0 and m * k * n < ONE_THREAD_WORK:
+        out, beta = np.empty((A.shape[0], B.shape[1]), np.result_type(A, B)), 0.0
+    if beta == 0.0 and alpha == 1.0 and A.size * B.shape[1] < ONE_THREAD_WORK:  # m k n
         return np.dot(A, B, out=out)
     gemm_ = _GEMM.get(out.dtype)
     first, second = _fortran_operand(B.T), _fortran_operand(A.T)  # out.T = B.T @ A.T

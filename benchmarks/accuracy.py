@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     config = make_config(recipe["training"], recipe["augment"])
     net = Network(seed=config.seed, **recipe["network"])
     data_dir = args.data_dir or Path(os.environ.get("DIGITNET_DATA", SHARED_DATA))
-    data = load_data(recipe["dataset"], data_dir, args.validation)
+    data = load_data(recipe["dataset"], data_dir, recipe["validation"])
     print(f"{args.name}: {net}  {config}", flush=True)
     wall = time.perf_counter()
     history = train_on(net, data, config, callback=Log())

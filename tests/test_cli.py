@@ -123,6 +123,28 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, shared_data, ca
     assert not checkpoint.exists()
 
 
+def test_the_validation_split_comes_from_the_preset_unless_given(monkeypatch, capsys):
+    import argparse
+    import dataclasses
+
+    from digitnet import presets
+
+    all_data = dataclasses.replace(presets.PRESETS["lessons"], validation=0)
+    monkeypatch.setitem(presets.PRESETS, "all-data", all_data)
+    parser = argparse.ArgumentParser()
+    train_command.add_training_options(parser)
+
+    def validation(*argv: str) -> int:
+        return train_command.recipe_from_args(parser.parse_args(list(argv)))["validation"]
+
+    assert validation("--preset", "lessons") == 10_000
+    assert validation("--preset", "all-data") == 0
+    assert validation("--preset", "all-data", "--validation", "5000") == 5000
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--validation", "-1"])
+    assert "--validation" in capsys.readouterr().err
+
+
 def test_augment_options_become_an_augmentation():
     from digitnet.data import Augmentation
 

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from digitnet.commands import positive_int
+from digitnet.commands import non_negative_int, positive_int
 from digitnet.costs import COST_NAMES
 from digitnet.data.registry import DATASETS as DATASET_NAMES
 from digitnet.errors import DigitnetError
@@ -89,9 +89,8 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--data-dir", type=Path, help="folder holding mnist/, fashion-mnist/, ...")
     d.add_argument(
         "--validation",
-        type=int,
-        default=10_000,
-        help="training images held out for validation (default 10000)",
+        type=non_negative_int,
+        help="training images held out for validation (default: the preset's, 10000 for most)",
     )
     d.add_argument("--download", action="store_true", help="download the dataset if missing")
 
@@ -163,6 +162,9 @@ def recipe_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "training": training,
         "augment": augment,
         "dataset": args.dataset or preset.dataset,
+        "validation": preset.validation
+        if getattr(args, "validation", None) is None
+        else args.validation,
     }
 
 
@@ -343,7 +345,7 @@ def _stack(trajectory: list[np.ndarray]) -> np.ndarray | None:
 def run_train(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(args)
     net, history, _ = run_training(
-        recipe, args.out, args.data_dir, args.validation, args.download, args.resume
+        recipe, args.out, args.data_dir, recipe["validation"], args.download, args.resume
     )
     if history.stopped == "interrupted":
         return 130

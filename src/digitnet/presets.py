@@ -81,13 +81,13 @@ PRESETS: dict[str, Preset] = {
     ),
     "fashion": Preset(
         "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, momentum 0.9, eta 0.05 along a "
-        "cosine, 60 epochs, on images shifted by up to one pixel and mirrored left to right (the "
-        "best of the recipes tried, on the validation split; about 90.5% on the test set, short "
-        "of 91%)",
+        "cosine, 120 epochs, on images shifted by up to one pixel and mirrored left to right "
+        "(chosen on the validation split), then trained on all 60,000 training images",
         network=WIDE_RELU,
-        training=dict(WIDE_RELU_TRAINING, epochs=60),
+        training=dict(WIDE_RELU_TRAINING, epochs=120),
         dataset="fashion-mnist",
         augment=dict(translate=1, rotate=0.0, elastic_alpha=0.0, flip=True),
+        validation=0,
     ),
 }
 

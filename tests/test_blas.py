@@ -78,17 +78,21 @@ def test_batch_sum_and_axpy(dtype, alpha, beta):
     np.testing.assert_allclose(y_strided, 2.0 * x, rtol=1e-6)
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.5])
-def test_backprop_into_out_writes_alpha_gradient_plus_beta_out(dropout):
-    net = Network(
-        [12, 9, 7, 4],
+def relu_softmax_net(sizes: list[int], seed: int) -> Network:
+    return Network(
+        sizes,
         activation="relu",
         output="softmax",
         cost="cross-entropy",
         init="he",
-        seed=2,
+        seed=seed,
         dtype="float64",
     )
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_backprop_into_out_writes_alpha_gradient_plus_beta_out(dropout):
+    net = relu_softmax_net([12, 9, 7, 4], seed=2)
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((6, 12)), rng.integers(0, 4, 6)
     trace = net.trace(X, dropout, np.random.default_rng(4))
@@ -117,21 +121,22 @@ def test_momentum_written_by_backprop_trains_as_the_plain_step_does(
         dropout=dropout,
         seed=1,
     )
-    results = []
+    results, velocity_writes = [], []
+    plain_backprop = Network.backprop
+
+    def backprop(self, trace, y, **kwargs):
+        velocity_writes.append(kwargs.get("out") is not None)
+        return plain_backprop(self, trace, y, **kwargs)
+
+    monkeypatch.setattr(Network, "backprop", backprop)
     for fold in (True, False):
         monkeypatch.setattr(train_module, "FOLD_MOMENTUM", fold)
-        net = Network(
-            [20, 16, 5],
-            activation="relu",
-            output="softmax",
-            cost="cross-entropy",
-            init="he",
-            seed=3,
-            dtype="float64",
-        )
+        velocity_writes.clear()
+        net = relu_softmax_net([20, 16, 5], seed=3)
         start = net.copy_parameters()
         history = train(net, X, y, config)
         results.append((net.parameters(), history.column("train_cost")))
+        assert velocity_writes and all(w == fold for w in velocity_writes)  # the path compared
     for folded, plain, p0 in zip(results[0][0], results[1][0], start, strict=True):
         assert not np.allclose(folded, p0)  # it trained
         np.testing.assert_allclose(folded, plain, rtol=1e-9, atol=1e-12)

@@ -37,6 +37,10 @@ class Optimizer:
     """Plain stochastic gradient descent: p <- p - eta g."""
 
     name = "sgd"
+    # True when a step begins with v <- mu v - eta g, which backprop's own products can compute
+    # (``Network.backprop(out=v, alpha=-eta, beta=mu)``); ``train`` then ends the step with
+    # :meth:`step_after_velocity`.
+    velocity_in_backprop = False
 
     def __init__(self, params: Sequence[np.ndarray]) -> None:
         self.t = 0  # steps taken
@@ -54,6 +58,7 @@ class Momentum(Optimizer):
     """Heavy ball: v <- mu v - eta g; p <- p + v. The velocity remembers past steps."""
 
     name = "momentum"
+    velocity_in_backprop = True
 
     def __init__(self, params: Sequence[np.ndarray], mu: float = 0.9) -> None:
         super().__init__(params)
@@ -83,6 +88,7 @@ class Nesterov(Momentum):
     v <- mu v - eta g; p <- p + mu v - eta g (look ahead along the new velocity)."""
 
     name = "nesterov"
+    velocity_in_backprop = False  # its step needs the gradient itself, not only the velocity
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1

@@ -17,7 +17,7 @@ import numpy as np
 from digitnet.blas import axpy
 from digitnet.errors import DigitnetError, TrainingDiverged
 from digitnet.network import Network, Workspace
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES, Momentum, learning_rate, make_optimizer
+from digitnet.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 
 # Let backprop write momentum's velocity (see train). Same arithmetic as Momentum.step up to
 # rounding; False takes the plain path, which the tests compare it with.
@@ -227,7 +227,7 @@ def train(
     # (see Network.backprop): backprop writes the velocity, in one pass over it instead of four.
     velocity = (
         net.as_gradients(optimizer.v[0])
-        if FOLD_MOMENTUM and type(optimizer) is Momentum and flat is not None
+        if FOLD_MOMENTUM and optimizer.velocity_in_backprop and flat is not None
         else None
     )
     augment = config.augment if getattr(config.augment, "enabled", True) else None

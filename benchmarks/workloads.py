@@ -43,56 +43,45 @@ class Workload:
         return total
 
 
+# The two recipes the workloads share: the lessons' (W1, W2) and the modern one (W3, W4).
+LESSONS = dict(
+    activation="sigmoid", output="sigmoid", cost="quadratic", init="lecun", optimizer="sgd",
+    lr=3.0, batch_size=10,
+)  # fmt: skip
+MODERN = dict(
+    activation="relu", output="softmax", cost="cross-entropy", init="he", optimizer="momentum",
+    lr=0.05, batch_size=128,
+)  # fmt: skip
+
 WORKLOADS = {
-    "W1": Workload(
-        "W1",
-        "lessons' network 784-16-16-10, sigmoid, quadratic cost, SGD, batch 10",
-        (784, 16, 16, 10),
-        "sigmoid",
-        "sigmoid",
-        "quadratic",
-        "lecun",
-        "sgd",
-        3.0,
-        10,
-    ),
-    "W2": Workload(
-        "W2",
-        "Nielsen's 784-30-10, sigmoid, quadratic cost, SGD, batch 10",
-        (784, 30, 10),
-        "sigmoid",
-        "sigmoid",
-        "quadratic",
-        "lecun",
-        "sgd",
-        3.0,
-        10,
-    ),
-    "W3": Workload(
-        "W3",
-        "784-800-10, ReLU, softmax + cross-entropy, SGD with momentum 0.9, batch 128",
-        (784, 800, 10),
-        "relu",
-        "softmax",
-        "cross-entropy",
-        "he",
-        "momentum",
-        0.05,
-        128,
-    ),
-    "W4": Workload(
-        "W4",
-        "784-1024-1024-10, ReLU, dropout 0.5, softmax + cross-entropy, momentum 0.9, batch 128",
-        (784, 1024, 1024, 10),
-        "relu",
-        "softmax",
-        "cross-entropy",
-        "he",
-        "momentum",
-        0.05,
-        128,
-        dropout=0.5,
-    ),
+    w.name: w
+    for w in (
+        Workload(
+            "W1",
+            "lessons' network 784-16-16-10, sigmoid, quadratic cost, SGD, batch 10",
+            (784, 16, 16, 10),
+            **LESSONS,
+        ),
+        Workload(
+            "W2",
+            "Nielsen's 784-30-10, sigmoid, quadratic cost, SGD, batch 10",
+            (784, 30, 10),
+            **LESSONS,
+        ),  # fmt: skip
+        Workload(
+            "W3",
+            "784-800-10, ReLU, softmax + cross-entropy, SGD with momentum 0.9, batch 128",
+            (784, 800, 10),
+            **MODERN,
+        ),
+        Workload(
+            "W4",
+            "784-1024-1024-10, ReLU, dropout 0.5, softmax + cross-entropy, momentum 0.9, batch 128",
+            (784, 1024, 1024, 10),
+            **MODERN,
+            dropout=0.5,
+        ),
+    )
 }
 
 

@@ -24,14 +24,9 @@ class Preset:
     validation: int = 10_000
 
 
-# The network and optimizer shared by the two largest recipes.
-WIDE_RELU = dict(
-    sizes=[784, 1024, 1024, 10],
-    activation="relu",
-    output="softmax",
-    cost="cross-entropy",
-    init="he",
-)
+# The lessons' "couple of tweaks", shared by the modern recipes, and their widest network.
+RELU_SOFTMAX = dict(activation="relu", output="softmax", cost="cross-entropy", init="he")
+WIDE_RELU = dict(RELU_SOFTMAX, sizes=[784, 1024, 1024, 10])
 WIDE_RELU_TRAINING = dict(
     batch_size=128, lr=0.05, optimizer="momentum", momentum=0.9, schedule="cosine"
 )
@@ -60,13 +55,7 @@ PRESETS: dict[str, Preset] = {
     "modern": Preset(
         "the lessons' 'couple of tweaks': wider ReLU layers, softmax + cross-entropy, He init, "
         "momentum, cosine schedule",
-        network=dict(
-            sizes=[784, 256, 128, 10],
-            activation="relu",
-            output="softmax",
-            cost="cross-entropy",
-            init="he",
-        ),
+        network=dict(RELU_SOFTMAX, sizes=[784, 256, 128, 10]),
         training=dict(
             epochs=15, batch_size=64, lr=0.05, optimizer="momentum", momentum=0.9, schedule="cosine"
         ),

@@ -123,14 +123,18 @@ def test_backprop_matches_pytorch_autograd(hidden, out_cost, sizes):
         np.testing.assert_allclose(g_bp, g_torch, rtol=1e-9, atol=1e-15)
 
 
-def test_dropout_gradient_matches_finite_differences_with_the_same_mask():
-    net, X, y = make_case("sigmoid", "softmax", "cross-entropy", [6, 8, 8, 4])
+@pytest.mark.parametrize("dropout", [0.5, 0.2])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_dropout_gradient_matches_finite_differences_with_the_same_mask(activation, dropout):
+    """sigmoid's sigma' is computed from a, which dropout scaled by 1/keep: backprop must undo
+    exactly the keep the mask used (0.2 is rounded to a multiple of 2^-16, see kept_fraction)."""
+    net, X, y = make_case(activation, "softmax", "cross-entropy", [6, 8, 8, 4])
 
     def cost_with_mask() -> float:
-        t = net.trace(X, dropout=0.5, rng=np.random.default_rng(7))
+        t = net.trace(X, dropout=dropout, rng=np.random.default_rng(7))
         return net.cost.fn(t.z[-1], t.output, y)
 
-    t = net.trace(X, dropout=0.5, rng=np.random.default_rng(7))
+    t = net.trace(X, dropout=dropout, rng=np.random.default_rng(7))
     assert any((m == 0).any() for m in t.masks if m is not None)
     g = net.backprop(t, y)
     fd = np.zeros_like(net.W[0])

@@ -9,7 +9,7 @@ import pytest
 
 from digitnet.activations import ACTIVATIONS, get_activation
 from digitnet.errors import DigitnetError
-from digitnet.network import Network
+from digitnet.network import Network, Workspace, kept_fraction
 from digitnet.train import TrainConfig, train
 
 
@@ -168,3 +168,28 @@ def test_data_that_does_not_fit_the_network_is_refused():
         train(net, np.zeros((5, 784)), np.zeros(4, dtype=int))
     with pytest.raises(DigitnetError, match="expected"):
         net.feedforward(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("dropout", [0.5, 0.2, 0.05])
+def test_dropout_keeps_each_neuron_with_probability_keep_and_scales_it_by_1_over_keep(dropout):
+    """The mask holds 0 or 1/keep; over 2 million neurons the share kept is keep (within 5
+    standard deviations), so the mean of the mask, what dropout adds to a neuron on average,
+    is 1. With or without a workspace, the same generator gives the same mask."""
+    net = Network([784, 1024, 1024, 10], activation="relu", output="softmax",
+                  cost="cross-entropy", init="he")  # fmt: skip
+    threshold, keep = kept_fraction(dropout)
+    assert keep == pytest.approx(1 - dropout, abs=2**-17) and threshold == keep * 2**16
+    X = np.random.default_rng(1).random((1000, 784), dtype=np.float32)
+    t = net.trace(X, dropout, np.random.default_rng(2))
+    ws = Workspace(net, 1000)
+    t_ws = net.trace(X, dropout, np.random.default_rng(2), workspace=ws)
+    masks = [m for m in t.masks if m is not None]
+    assert len(masks) == 2
+    for m, m_ws in zip(masks, [m for m in t_ws.masks if m is not None], strict=True):
+        np.testing.assert_array_equal(m, m_ws)
+        assert set(np.unique(m).tolist()) == {0.0, np.float32(1 / keep)}
+    kept = np.concatenate([(m > 0).ravel() for m in masks])
+    sd = np.sqrt(keep * (1 - keep) / kept.size)
+    assert abs(kept.mean() - keep) < 5 * sd
+    # the two layers' masks are not the same draws
+    assert (masks[0] != masks[1]).any()

@@ -35,12 +35,16 @@ def operand(rng: np.random.Generator, shape: tuple[int, int], layout: str, dtype
     beta=st.sampled_from([0.0, 0.9, 1.0]),
     layout_A=st.sampled_from(LAYOUTS),
     layout_B=st.sampled_from(LAYOUTS),
+    layout_out=st.sampled_from(LAYOUTS),
     dtype=st.sampled_from([np.float32, np.float64]),
 )
-def test_gemm_adds_alpha_A_B_to_beta_out_in_place(m, k, n, alpha, beta, layout_A, layout_B, dtype):
+def test_gemm_adds_alpha_A_B_to_beta_out_in_place(
+    m, k, n, alpha, beta, layout_A, layout_B, layout_out, dtype
+):
+    """Any layout of A, B and out (the training workspace's are Fortran-ordered for W3, W4)."""
     rng = np.random.default_rng(m * 100 + k * 10 + n)
     A, B = operand(rng, (m, k), layout_A, dtype), operand(rng, (k, n), layout_B, dtype)
-    C = rng.standard_normal((m, n)).astype(dtype)
+    C = operand(rng, (m, n), layout_out, dtype)
     expected = alpha * (A.astype(np.float64) @ B) + beta * C.astype(np.float64)
     if beta == 0.0:
         C[...] = np.nan  # BLAS does not read the output when beta is 0, and neither may we
@@ -50,11 +54,12 @@ def test_gemm_adds_alpha_A_B_to_beta_out_in_place(m, k, n, alpha, beta, layout_A
     np.testing.assert_allclose(C, expected, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-0.1, 0.9), (0.5, 0.0)])
-def test_batch_sum_and_axpy(dtype, alpha, beta):
+def test_batch_sum_and_axpy(dtype, alpha, beta, order):
     rng = np.random.default_rng(1)
-    delta = rng.standard_normal((7, 5)).astype(dtype)
+    delta = np.asarray(rng.standard_normal((7, 5)).astype(dtype), order=order)
     out = rng.standard_normal(5).astype(dtype)
     expected = alpha * delta.astype(np.float64).sum(axis=0) + beta * out
     if beta == 0.0:

@@ -193,3 +193,27 @@ def test_dropout_keeps_each_neuron_with_probability_keep_and_scales_it_by_1_over
     assert abs(kept.mean() - keep) < 5 * sd
     # the two layers' masks are not the same draws
     assert (masks[0] != masks[1]).any()
+
+
+@pytest.mark.parametrize(
+    "sizes,batch,order", [([784, 300, 10], 128, "F"), ([784, 16, 16, 10], 10, "C")]
+)
+def test_the_training_workspace_gives_the_gradients_of_a_plain_backprop(sizes, batch, order):
+    """Full batches and a shorter last one (the first n * n_l numbers of the same memory):
+    with the workspace (Fortran-ordered when the products are big enough for BLAS threads,
+    as in W3 and W4; C-ordered for the lessons' batches of 10) backprop gives the gradients
+    it gives with new arrays."""
+    net = Network(sizes, activation="relu", output="softmax", cost="cross-entropy",
+                  init="he", seed=3, dtype="float64")  # fmt: skip
+    ws = Workspace(net, batch)
+    assert ws.order == order
+    rng = np.random.default_rng(4)
+    for n in (batch, batch * 5 // 8, batch):
+        X, y = rng.random((n, 784)), rng.integers(0, 10, n)
+        t = net.trace(X, workspace=ws)
+        assert all(z.shape == (n, s) and z.flags[f"{order}_CONTIGUOUS"]
+                   for z, s in zip(t.z[1:], sizes[1:], strict=True))  # fmt: skip
+        g_ws = net.backprop(t, y, workspace=ws)
+        g = net.gradient(X, y)
+        for a, b in zip(g_ws.W + g_ws.b, g.W + g.b, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -45,17 +45,21 @@ def gemm(
     alpha: float = 1.0,
     beta: float = 0.0,
 ) -> np.ndarray:
-    """out <- alpha A @ B + beta out, in place; A (m, k), B (k, n), out (m, n) C-ordered.
-    Without ``out``, a new array holds alpha A @ B."""
+    """out <- alpha A @ B + beta out, in place; A (m, k), B (k, n), out (m, n), each C- or
+    Fortran-ordered. Without ``out``, a new (C-ordered) array holds alpha A @ B."""
     if out is None:
         out, beta = np.empty((A.shape[0], B.shape[1]), np.result_type(A, B)), 0.0
-    if beta == 0.0 and alpha == 1.0 and A.size * B.shape[1] < ONE_THREAD_WORK:  # m k n
+    small = A.size * B.shape[1] < ONE_THREAD_WORK  # m k n
+    if beta == 0.0 and alpha == 1.0 and small and out.flags.c_contiguous:
         return np.dot(A, B, out=out)
     gemm_ = _GEMM.get(out.dtype)
-    first, second = _fortran_operand(B.T), _fortran_operand(A.T)  # out.T = B.T @ A.T
+    if out.flags.c_contiguous:  # out.T (Fortran-ordered) = B.T @ A.T
+        first, second, c = _fortran_operand(B.T), _fortran_operand(A.T), out.T
+    else:  # out itself, if it is Fortran-ordered
+        first, second, c = _fortran_operand(A), _fortran_operand(B), out
     if (
         gemm_ is None
-        or not out.flags.c_contiguous
+        or not c.flags.f_contiguous
         or first is None
         or second is None
         or not A.dtype == B.dtype == out.dtype
@@ -66,10 +70,10 @@ def gemm(
         out *= beta
         out += alpha * product
         return out
-    (a, trans_a), (b, trans_b), c = first, second, out.T
+    (a, trans_a), (b, trans_b) = first, second
     result = gemm_(alpha, a, b, beta=beta, c=c, trans_a=trans_a, trans_b=trans_b, overwrite_c=1)
     if result is not c:  # SciPy had to copy: bring the answer home
-        out[...] = result.T
+        c[...] = result
     return out
 
 
@@ -81,14 +85,16 @@ def batch_sum(
     if alpha == 1.0 and beta == 0.0:
         return np.add.reduce(delta, axis=0, out=out)
     gemv_ = _GEMV.get(out.dtype)
-    if gemv_ is None or not delta.flags.c_contiguous or delta.dtype != out.dtype:
+    operand = _fortran_operand(delta.T)  # the sum is delta.T @ ones
+    if gemv_ is None or operand is None or delta.dtype != out.dtype:
         total = delta.sum(axis=0)
         if beta == 0.0:
             return np.multiply(total, alpha, out=out)
         out *= beta
         out += alpha * total
         return out
-    result = gemv_(alpha, delta.T, ones[: len(delta)], beta=beta, y=out, overwrite_y=1)
+    a, trans = operand
+    result = gemv_(alpha, a, ones[: len(delta)], beta=beta, y=out, trans=trans, overwrite_y=1)
     if result is not out:
         out[...] = result
     return out

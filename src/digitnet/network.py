@@ -14,13 +14,14 @@ rows at once, ``A = sigma(A_prev @ W.T + b)``: ``z`` and ``a`` of layer l have s
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from digitnet.activations import Activation, get_activation
-from digitnet.blas import batch_sum, gemm
+from digitnet.blas import ONE_THREAD_WORK, batch_sum, gemm
 from digitnet.costs import Cost, get_cost
 from digitnet.errors import DigitnetError
 
@@ -64,24 +65,52 @@ class Workspace:
 
     ``train`` keeps one and passes it to :meth:`Network.trace` and :meth:`Network.backprop`;
     everything they return for that step then lives in these arrays until the next step.
-    A shorter batch (the last one of an epoch) uses the first rows of each array.
+    A shorter batch (the last one of an epoch) uses :meth:`rows`: the same memory, n rows.
+
+    For a network whose products are big enough to share between threads, the (n, n_l) arrays
+    are stored column by column (``order == "F"``): OpenBLAS multiplies the batches of W3 and
+    W4 (128 rows) about 7% faster that way (benchmarks/notes.md). Small ones (W1, W2) keep
+    NumPy's row order, which ``np.dot`` needs for its output.
     """
+
+    _NAMES = ("z", "a", "prime", "delta", "mask", "keep")
 
     def __init__(self, net: Network, batch_size: int) -> None:
         n, dt = batch_size, net.dtype
         self.batch_size = n
-        self.z = [np.empty((n, s), dt) for s in net.sizes]
-        self.a = [np.empty((n, s), dt) for s in net.sizes]
-        self.prime = [np.empty((n, s), dt) for s in net.sizes]
+        self.sizes = net.sizes
+        threaded = any(n * W.size >= ONE_THREAD_WORK for W in net.W)  # m k n of a product
+        self.order = "F" if threaded else "C"
+        self._memory = {
+            name: [np.empty(n * s, np.bool_ if name == "keep" else dt) for s in net.sizes]
+            for name in self._NAMES
+        }
+        self._set_rows(n)
+        self._shorter: dict[int, Workspace] = {}
         self.ones = np.ones(n, dt)  # the sum over a batch, as a product: delta.T @ ones
-        self.delta = [np.empty((n, s), dt) for s in net.sizes]
-        self.mask = [np.empty((n, s), dt) for s in net.sizes]
-        self.keep = [np.empty((n, s), np.bool_) for s in net.sizes]
         self.flat_grads = np.empty(net.n_params, dt)
         self.grads = net.as_gradients(self.flat_grads)
 
+    def _set_rows(self, n: int) -> None:
+        for name, memory in self._memory.items():
+            views = [
+                m[: n * s].reshape((n, s), order=self.order)
+                for m, s in zip(memory, self.sizes, strict=True)
+            ]
+            setattr(self, name, views)
+
     def fits(self, n: int) -> bool:
         return n <= self.batch_size
+
+    def rows(self, n: int) -> Workspace:
+        """This workspace for a batch of n <= batch_size rows: arrays (n, n_l) in its memory."""
+        if n == self.batch_size:
+            return self
+        if n not in self._shorter:
+            shorter = copy.copy(self)
+            shorter._set_rows(n)
+            self._shorter[n] = shorter
+        return self._shorter[n]
 
 
 class Network:
@@ -184,17 +213,16 @@ class Network:
         With a ``workspace`` (training), z and the masks are written into its arrays.
         """
         a = self.as_input(X)
-        ws = workspace if workspace is not None and workspace.fits(len(a)) else None
+        ws = workspace.rows(len(a)) if workspace is not None and workspace.fits(len(a)) else None
         zs: list[np.ndarray | None] = [None]
         activations = [a]
         masks: list[np.ndarray | None] = [None]
         L = self.n_layers
         sigmas = [self.sigma] * (L - 1) + [self.output_sigma]  # sigma_of(1..L)
         for l, (W, b, sigma) in enumerate(zip(self.W, self.b, sigmas, strict=True), start=1):
-            n = len(a)
-            z = gemm(a, W.T, out=None if ws is None else ws.z[l][:n])
+            z = gemm(a, W.T, out=None if ws is None else ws.z[l])
             z += b  # z = W a + b, for every row
-            a = sigma(z, out=None if ws is None else ws.a[l][:n])  # a = sigma(z)
+            a = sigma(z, out=None if ws is None else ws.a[l])  # a = sigma(z)
             mask = None
             if dropout > 0 and l < L:
                 assert rng is not None, "dropout needs a random generator"
@@ -219,15 +247,17 @@ class Network:
         """1/keep where a neuron is kept (probability keep, see :func:`kept_fraction`), 0 where
         dropped. Each neuron gets 16 random bits, a quarter of one of the generator's 64-bit
         draws, and is kept when they fall below keep * 2^16: several times faster than a random
-        float per neuron, which was most of the cost of dropout."""
+        float per neuron, which was most of the cost of dropout. The draws fill the mask column
+        by column (one neuron down the batch, then the next), the workspace's order for the
+        networks that use dropout (see :class:`Workspace`)."""
         threshold, keep = kept_fraction(dropout)
         size = math.prod(shape)
-        draws = rng.bit_generator.random_raw(-(-size // 4)).view(np.uint16)[:size].reshape(shape)
+        draws = rng.bit_generator.random_raw(-(-size // 4)).view(np.uint16)[:size]
+        draws = draws.reshape(shape, order="F")
         if ws is None:
             return (draws < threshold) / self.dtype.type(keep)
-        n = shape[0]
-        kept = np.less(draws, threshold, out=ws.keep[l][:n])
-        return np.divide(kept, self.dtype.type(keep), out=ws.mask[l][:n])
+        kept = np.less(draws, threshold, out=ws.keep[l])
+        return np.divide(kept, self.dtype.type(keep), out=ws.mask[l])
 
     def feedforward(self, X: np.ndarray) -> np.ndarray:
         """The output activations (n, n_L) for the inputs X (n, n_0)."""
@@ -285,24 +315,24 @@ class Network:
         """
         L = self.n_layers
         n = len(trace.a[0])
-        ws = workspace if workspace is not None and workspace.fits(n) else None
+        ws = workspace.rows(n) if workspace is not None and workspace.fits(n) else None
         into = out if out is not None else ws.grads if ws is not None else None
         if into is None:
             into = Gradients([np.empty_like(W) for W in self.W], [np.empty_like(b) for b in self.b])
             beta = 0.0  # new arrays: nothing in them to keep
         ones = ws.ones if ws is not None else np.ones(n, self.dtype)
         deltas, primes = (ws.delta, ws.prime) if ws is not None else (None, None)
-        delta = self.cost.delta(trace.z[L], trace.a[L], y, out=_rows(deltas, L, n))  # (1)
+        delta = self.cost.delta(trace.z[L], trace.a[L], y, out=_layer(deltas, L))  # (1)
         for l in range(L, 0, -1):
             batch_sum(delta, into.b[l - 1], ones, alpha, beta)  # (3)
             gemm(delta.T, trace.a[l - 1], into.W[l - 1], alpha, beta)  # (4)
             if l > 1:
                 # (2): dC/da^(l-1), carried back through W, then times sigma'(z^(l-1))
-                delta = gemm(delta, self.W[l - 1], out=_rows(deltas, l - 1, n))
+                delta = gemm(delta, self.W[l - 1], out=_layer(deltas, l - 1))
                 if trace.masks[l - 1] is not None:
                     delta *= trace.masks[l - 1]
                 a = _pre_dropout(trace, l - 1, self.sigma)
-                delta *= self.sigma.prime(trace.z[l - 1], a, out=_rows(primes, l - 1, n))
+                delta *= self.sigma.prime(trace.z[l - 1], a, out=_layer(primes, l - 1))
         return into
 
     def gradient(self, X: np.ndarray, y: np.ndarray) -> Gradients:
@@ -367,9 +397,9 @@ def _split(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
     return views
 
 
-def _rows(arrays: list[np.ndarray] | None, l: int, n: int) -> np.ndarray | None:
-    """The first n rows of a workspace's array for layer l, or None (a new array) without one."""
-    return None if arrays is None else arrays[l][:n]
+def _layer(arrays: list[np.ndarray] | None, l: int) -> np.ndarray | None:
+    """A workspace's array for layer l, or None (a new array) without a workspace."""
+    return None if arrays is None else arrays[l]
 
 
 def _pre_dropout(trace: Trace, l: int, sigma: Activation) -> np.ndarray:

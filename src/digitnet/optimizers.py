@@ -60,8 +60,8 @@ class Optimizer:
         scales the velocity and every p <- p + v slow down (a W4 epoch by a fifth, and growing).
         An entry below sqrt(tiny) (1e-19 in float32) is far too small to move a parameter, and
         takes log(sqrt(tiny) / tiny) / -log(decay) steps (414 for mu = 0.9) to turn subnormal;
-        flushing at most every half of that, and at least every FLUSH_EVERY steps, catches it
-        first. The cost: three passes over the state every FLUSH_EVERY steps.
+        a flush every half that many steps, or every FLUSH_EVERY steps if that is sooner,
+        catches it first. The cost: three passes over the state every FLUSH_EVERY steps.
         """
         if not 0 < decay < 1 or not state:
             return

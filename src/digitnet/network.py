@@ -252,6 +252,7 @@ class Network:
         networks that use dropout (see :class:`Workspace`)."""
         threshold, keep = kept_fraction(dropout)
         size = math.prod(shape)
+        # random_raw has no out=: this one array a step is new (a reused one cannot be filled)
         draws = rng.bit_generator.random_raw(-(-size // 4)).view(np.uint16)[:size]
         draws = draws.reshape(shape, order="F")
         scale = self.dtype.type(1 / keep)

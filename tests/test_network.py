@@ -196,14 +196,22 @@ def test_dropout_keeps_each_neuron_with_probability_keep_and_scales_it_by_1_over
 
 
 @pytest.mark.parametrize(
-    "sizes,batch,order", [([784, 300, 10], 128, "F"), ([784, 16, 16, 10], 10, "C")]
+    "sizes,batch,order,recipe",
+    [
+        ([784, 300, 10], 128, "F", ("relu", "softmax", "cross-entropy")),
+        ([784, 16, 16, 10], 10, "C", ("relu", "softmax", "cross-entropy")),
+        ([784, 16, 16, 10], 10, "C", ("sigmoid", "sigmoid", "quadratic")),  # the lessons'
+    ],
 )
-def test_the_training_workspace_gives_the_gradients_of_a_plain_backprop(sizes, batch, order):
+def test_the_training_workspace_gives_the_gradients_of_a_plain_backprop(
+    sizes, batch, order, recipe
+):
     """Full batches and a shorter last one (the first n * n_l numbers of the same memory):
     with the workspace (Fortran-ordered when the products are big enough for BLAS threads,
     as in W3 and W4; C-ordered for the lessons' batches of 10) backprop gives the gradients
-    it gives with new arrays."""
-    net = Network(sizes, activation="relu", output="softmax", cost="cross-entropy",
+    it gives with new arrays. The quadratic cost's sigma'(z^(L)) goes into the workspace too."""
+    activation, output, cost = recipe
+    net = Network(sizes, activation=activation, output=output, cost=cost,
                   init="he", seed=3, dtype="float64")  # fmt: skip
     ws = Workspace(net, batch)
     assert ws.order == order

@@ -43,8 +43,15 @@ class Cost(Protocol):
     def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float: ...
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray: ...
     def delta(
-        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
-    ) -> np.ndarray: ...
+        self,
+        z: np.ndarray,
+        a: np.ndarray,
+        y: np.ndarray,
+        out: np.ndarray | None = None,
+        prime_out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """delta^(L) = dC/dz^(L), averaged over the batch; written into ``out`` if given, and
+        ``prime_out`` (z's shape) takes sigma'(z^(L)) where the cost needs it."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +75,16 @@ class Quadratic:
         return g
 
     def delta(
-        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+        self,
+        z: np.ndarray,
+        a: np.ndarray,
+        y: np.ndarray,
+        out: np.ndarray | None = None,
+        prime_out: np.ndarray | None = None,
     ) -> np.ndarray:
         g = self.grad_a(a, y, out)
         if self.output.elementwise:
-            g *= self.output.prime(z, a)
+            g *= self.output.prime(z, a, out=prime_out)
             return g
         d = self.output.vjp(a, g)  # type: ignore[attr-defined]
         return d if out is None else _copy_into(out, d)
@@ -100,7 +112,12 @@ class SoftmaxCrossEntropy:
         return g
 
     def delta(
-        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+        self,
+        z: np.ndarray,
+        a: np.ndarray,
+        y: np.ndarray,
+        out: np.ndarray | None = None,
+        prime_out: np.ndarray | None = None,
     ) -> np.ndarray:
         d = _a_minus_y(a, y, out)
         d *= a.dtype.type(1 / len(a))
@@ -127,7 +144,12 @@ class SigmoidCrossEntropy:
         return _a_minus_y(a, y) / (a * (1 - a) * len(a))
 
     def delta(
-        self, z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+        self,
+        z: np.ndarray,
+        a: np.ndarray,
+        y: np.ndarray,
+        out: np.ndarray | None = None,
+        prime_out: np.ndarray | None = None,
     ) -> np.ndarray:
         d = _a_minus_y(a, y, out)
         d *= a.dtype.type(1 / len(a))

@@ -324,7 +324,9 @@ class Network:
             beta = 0.0  # new arrays: nothing in them to keep
         ones = ws.ones if ws is not None else np.ones(n, self.dtype)
         deltas, primes = (ws.delta, ws.prime) if ws is not None else (None, None)
-        delta = self.cost.delta(trace.z[L], trace.a[L], y, out=_layer(deltas, L))  # (1)
+        delta = self.cost.delta(  # (1)
+            trace.z[L], trace.a[L], y, out=_layer(deltas, L), prime_out=_layer(primes, L)
+        )
         for l in range(L, 0, -1):
             batch_sum(delta, into.b[l - 1], ones, alpha, beta)  # (3)
             gemm(delta.T, trace.a[l - 1], into.W[l - 1], alpha, beta)  # (4)

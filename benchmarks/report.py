@@ -27,6 +27,11 @@ def pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def held_out(recipe: dict[str, Any]) -> int:
+    """Validation images the run held out (runs recorded before presets named theirs: 10,000)."""
+    return recipe.get("validation", 10_000)
+
+
 def speed_section(speed: dict[str, Any]) -> list[str]:
     m = speed["machine"]
     gemm = speed["gemm"]
@@ -150,10 +155,9 @@ def accuracy_section(results_dir: Path) -> list[str]:
             if first and dataset == "mnist"
             else "-"
         )
-        held_out = rs[0]["recipe"].get("validation", 10_000)
         val = (
             pct(statistics.median(r["final_validation_accuracy"] for r in rs))
-            if held_out
+            if held_out(rs[0]["recipe"])
             else "all (none held out)"
         )
         seeds = ",".join(str(r["seed"]) for r in rs)
@@ -173,7 +177,7 @@ def accuracy_section(results_dir: Path) -> list[str]:
             lines.append(
                 f"- `{name}`: network {json.dumps(r['network'])}; training "
                 f"{json.dumps(r['training'])}; augmentation {json.dumps(r['augment'])}; "
-                f"validation images held out {r.get('validation', 10_000)}"
+                f"validation images held out {held_out(r)}"
             )
     return lines
 
@@ -186,8 +190,11 @@ def tuning_section(results_dir: Path) -> list[str]:
         t = {k: v for k, v in r["recipe"]["training"].items() if k != "seed"}
         aug = json.dumps(r["recipe"]["augment"])
         network = {k: v for k, v in r["recipe"]["network"].items() if k == "sizes"}
-        held_out = r["recipe"].get("validation", 10_000)
-        val = pct(r["final_validation_accuracy"]) if held_out else "- (all 60,000 trained on)"
+        val = (
+            pct(r["final_validation_accuracy"])
+            if held_out(r["recipe"])
+            else "- (all 60,000 trained on)"
+        )
         rows.append(
             f"| {path.stem} | {r['preset']} | `{json.dumps(network)}` | `{json.dumps(t)}` | "
             f"`{aug}` | {val} | {r['train_seconds']:.0f} s |"

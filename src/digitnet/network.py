@@ -69,7 +69,7 @@ class Workspace:
 
     For a network whose products are big enough to share between threads, the (n, n_l) arrays
     are stored column by column (``order == "F"``): OpenBLAS multiplies the batches of W3 and
-    W4 (128 rows) about 7% faster that way (benchmarks/notes.md). Small ones (W1, W2) keep
+    W4 (128 rows) about 7% faster that way (benchmarks/profile.md). Small ones (W1, W2) keep
     NumPy's row order, which ``np.dot`` needs for its output.
     """
 

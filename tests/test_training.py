@@ -3,6 +3,8 @@ lessons' network learning real MNIST."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,23 @@ def test_a_diverging_run_stops_with_a_clear_message_and_keeps_the_last_good_weig
     good = history_seen[-1] if history_seen else initial
     for p, q in zip(net.parameters(), good, strict=True):
         np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("monitor", [0, 50])
+def test_without_a_monitored_training_cost_a_run_still_trains_and_still_catches_divergence(
+    monitor,
+):
+    """monitor=0 skips the per-epoch training cost (it is nan, an empty average): that alone
+    is not divergence; parameters that blow up still are."""
+    X, y = blobs()
+    net = Network([8, 16, 3], activation="relu", output="softmax", cost="cross-entropy",
+                  init="he", seed=0)  # fmt: skip
+    history = train(net, X, y, TrainConfig(epochs=3, batch_size=10, lr=0.1, monitor=monitor))
+    assert history.stopped == "finished" and len(history.epochs) == 3
+    assert math.isnan(history.epochs[-1].train_cost) == (monitor == 0)
+    bad = Network([8, 32, 3], activation="leaky-relu", cost="quadratic", init="he", seed=0)
+    with pytest.raises(TrainingDiverged):
+        train(bad, X, y, TrainConfig(epochs=5, batch_size=10, lr=0.3, monitor=monitor))
 
 
 def test_early_stopping_keeps_the_best_validation_weights():

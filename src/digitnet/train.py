@@ -299,7 +299,8 @@ def train(
                 seconds,
                 time.perf_counter() - start,
             )
-            if not all(math.isfinite(p.sum()) for p in params) or not math.isfinite(train_cost):
+            cost_blew_up = len(X_monitor) > 0 and not math.isfinite(train_cost)  # monitor=0: nan
+            if not all(math.isfinite(p.sum()) for p in params) or cost_blew_up:
                 net.set_parameters(good_params)
                 history.stopped = "diverged"
                 raise TrainingDiverged(

@@ -1,10 +1,10 @@
 """Activation functions sigma and their derivatives sigma', each beside the other.
 
 Every activation works elementwise on ``z`` of any shape and returns an array of the same dtype.
-``prime(z, a)`` receives both ``z`` and the already computed ``a = sigma(z)`` because several
-derivatives are cheapest from ``a`` (sigmoid: ``a (1 - a)``; tanh: ``1 - a^2``). Both take an
-optional ``out`` array of z's shape and dtype to write into, so that a training step reuses its
-arrays instead of allocating new ones (``out`` must not be ``z`` or ``a``).
+``prime(z)`` is sigma'(z). Several derivatives are simplest from ``a = sigma(z)`` (sigmoid:
+``a (1 - a)``; tanh: ``1 - a^2``), so ``prime`` also takes ``a`` when the caller already has it.
+Both take an optional ``out`` array of z's shape and dtype to write into, so that the training
+engine reuses its arrays instead of allocating new ones (``out`` must not be ``z`` or ``a``).
 
 Softmax is not elementwise: it is only allowed on the output layer, where the network computes the
 output error with its Jacobian (see :mod:`digitnet.network`).
@@ -26,7 +26,9 @@ class Activation(Protocol):
     elementwise: bool
 
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
-    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
+    def prime(
+        self, z: np.ndarray, a: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,10 @@ class Sigmoid:
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return expit(z, out=out)
 
-    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def prime(
+        self, z: np.ndarray, a: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        a = self(z) if a is None else a
         s = np.subtract(1, a, out=out)
         s *= a
         return s  # sigma'(z) = sigma(z) (1 - sigma(z))
@@ -53,7 +58,10 @@ class Tanh:
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.tanh(z, out=out)
 
-    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def prime(
+        self, z: np.ndarray, a: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        a = self(z) if a is None else a
         s = np.multiply(a, a, out=out)
         return np.subtract(1, s, out=s)  # tanh'(z) = 1 - tanh(z)^2
 
@@ -68,7 +76,9 @@ class ReLU:
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.maximum(z, 0, out=out)
 
-    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def prime(
+        self, z: np.ndarray, a: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         if out is None:
             return (z > 0).astype(z.dtype)
         return np.greater(z, 0, out=out)  # True and False written as 1 and 0
@@ -86,7 +96,9 @@ class LeakyReLU:
         out = np.multiply(z, z.dtype.type(self.slope), out=out)
         return np.maximum(z, out, out=out)  # max(z, slope z) is z for z > 0, slope z below
 
-    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def prime(
+        self, z: np.ndarray, a: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         s = np.greater(z, 0, out=out if out is not None else np.empty_like(z))
         s *= z.dtype.type(1 - self.slope)
         s += z.dtype.type(self.slope)
@@ -106,7 +118,9 @@ class Softmax:
         e /= e.sum(axis=-1, keepdims=True)
         return e
 
-    def prime(self, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def prime(
+        self, z: np.ndarray, a: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         raise TypeError("softmax has a Jacobian, not an elementwise derivative; see vjp()")
 
     @staticmethod

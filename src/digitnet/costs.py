@@ -48,10 +48,8 @@ class Cost(Protocol):
         a: np.ndarray,
         y: np.ndarray,
         out: np.ndarray | None = None,
-        prime_out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """delta^(L) = dC/dz^(L), averaged over the batch; written into ``out`` if given, and
-        ``prime_out`` (z's shape) takes sigma'(z^(L)) where the cost needs it."""
+        """delta^(L) = dC/dz^(L), averaged over the batch; written into ``out`` if given."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +78,10 @@ class Quadratic:
         a: np.ndarray,
         y: np.ndarray,
         out: np.ndarray | None = None,
-        prime_out: np.ndarray | None = None,
     ) -> np.ndarray:
         g = self.grad_a(a, y, out)
         if self.output.elementwise:
-            g *= self.output.prime(z, a, out=prime_out)
+            g *= self.output.prime(z, a)
             return g
         d = self.output.vjp(a, g)  # type: ignore[attr-defined]
         return d if out is None else _copy_into(out, d)
@@ -117,7 +114,6 @@ class SoftmaxCrossEntropy:
         a: np.ndarray,
         y: np.ndarray,
         out: np.ndarray | None = None,
-        prime_out: np.ndarray | None = None,
     ) -> np.ndarray:
         d = _a_minus_y(a, y, out)
         d *= a.dtype.type(1 / len(a))
@@ -149,7 +145,6 @@ class SigmoidCrossEntropy:
         a: np.ndarray,
         y: np.ndarray,
         out: np.ndarray | None = None,
-        prime_out: np.ndarray | None = None,
     ) -> np.ndarray:
         d = _a_minus_y(a, y, out)
         d *= a.dtype.type(1 / len(a))

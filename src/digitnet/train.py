@@ -14,14 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from digitnet.blas import axpy
+from digitnet.engine import ENGINES
+from digitnet.engine.dropout import draw_masks
 from digitnet.errors import DigitnetError, TrainingDiverged
-from digitnet.network import Network, Workspace
+from digitnet.network import Network
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
-
-# Let backprop write momentum's velocity (see train). Same arithmetic as Momentum.step up to
-# rounding; False takes the plain path, which the tests compare it with.
-FOLD_MOMENTUM = True
 
 
 @dataclass
@@ -33,11 +30,13 @@ class TrainConfig:
     of switching off each hidden neuron during training. ``patience`` turns on early stopping: stop
     after that many epochs without a better validation accuracy, and keep the best weights.
     ``augment`` is a ``digitnet.data.Augmentation`` applied to each mini-batch, or None.
+    ``engine`` computes each step: ``"fast"`` (:mod:`digitnet.engine`, the default) or
+    ``"reference"`` (the plain NumPy of :mod:`digitnet.network`); both take the same steps.
     """
 
     epochs: int = 30
     batch_size: int = 10
-    lr: float = 3.0
+    lr: float = 1.5
     optimizer: str = "sgd"
     momentum: float = 0.9
     weight_decay: float = 0.0
@@ -49,6 +48,7 @@ class TrainConfig:
     augment: Any = None
     seed: int = 0
     monitor: int = 10_000
+    engine: str = "fast"
 
     def validate(self) -> None:
         """Raise a DigitnetError naming the first parameter that makes no sense."""
@@ -75,6 +75,16 @@ class TrainConfig:
             raise DigitnetError(
                 f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}"
             )
+        if self.engine not in ENGINES:
+            raise DigitnetError(
+                f"unknown engine {self.engine!r}; choose one of: {', '.join(ENGINES)}"
+            )
+
+    def lr_at(self, progress: float) -> float:
+        """eta at ``progress`` epochs into training, by the schedule (see ``learning_rate``)."""
+        return learning_rate(
+            self.schedule, self.lr, progress, self.epochs, self.step_every, self.step_factor
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -143,6 +153,38 @@ class Callback:
     def on_epoch_end(self, record: EpochRecord, network: Network) -> None: ...
 
 
+class ReferenceStep:
+    """One step of stochastic gradient descent on a mini-batch, as the lessons write it: feed the
+    batch forward, backpropagate, add weight decay's lambda W to dC/dW, step along -grad C.
+
+    ``engine="fast"`` takes the same step with :class:`digitnet.engine.Step`.
+    """
+
+    def __init__(self, net: Network, config: TrainConfig) -> None:
+        self.net, self.config = net, config
+        self.optimizer = make_optimizer(config.optimizer, net.parameters(), config.momentum)
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator) -> None:
+        net, config = self.net, self.config
+        masks = draw_masks(net.sizes, len(X), config.dropout, rng, net.dtype)
+        trace = net.trace(X, masks)
+        grads = net.backprop(trace, y)
+        for W, dW in zip(net.W, grads.W, strict=True):
+            dW += net.dtype.type(config.weight_decay) * W  # the L2 penalty's gradient
+        dC = [g for pair in zip(grads.W, grads.b, strict=True) for g in pair]  # as parameters()
+        self.optimizer.step(net.parameters(), dC, lr)
+
+
+def make_step(net: Network, config: TrainConfig, batch_size: int) -> Any:
+    """The callable ``step(X, y, lr, rng)`` of ``config.engine`` for batches of at most
+    ``batch_size`` examples."""
+    if config.engine == "reference":
+        return ReferenceStep(net, config)
+    from digitnet.engine import Step
+
+    return Step(net, config, batch_size)
+
+
 def _check_data(net: Network, X: np.ndarray, y: np.ndarray, what: str) -> None:
     if X.ndim != 2 or X.shape[1] != net.sizes[0]:
         raise DigitnetError(
@@ -173,8 +215,9 @@ def train(
 ) -> History:
     """Train ``net`` in place on (X_train (n, n_0), y_train (n,)) and return its history.
 
-    Pass an earlier ``history`` to continue (resume) training after its last epoch; the optimizer
-    state starts afresh. Raises :class:`TrainingDiverged` (keeping the last good weights) if the
+    Each mini-batch step is ``config.engine``'s (see :func:`make_step`). Pass an earlier
+    ``history`` to continue (resume) training after its last epoch; the optimizer state starts
+    afresh. Raises :class:`TrainingDiverged` (keeping the last good weights) if the
     cost becomes NaN or infinite.
     """
     config = config or TrainConfig()
@@ -206,37 +249,13 @@ def train(
     best_acc, best_params, since_best = -1.0, None, 0
     good_params = net.copy_parameters()
     X_monitor, y_monitor = X_train[: config.monitor], y_train[: config.monitor]
-    # What every step reuses rather than allocates: the mini-batch, and the workspace of the
-    # forward trace and backprop (z, errors, dropout masks, gradients).
+    # the mini-batch is gathered into the same two arrays every step
     X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
     y_batch = np.empty(min(bs, n), y_train.dtype)
-    workspace = Workspace(net, min(bs, n))
-    # With the parameters in one vector (as a Network makes them), each step updates them all at
-    # once from the workspace's gradient vector, laid out the same way.
-    flat = net.flat_parameters()
-    if flat is not None:
-        params, step_grads = [flat], [workspace.flat_grads]
-    else:
-        g = workspace.grads
-        params, step_grads = (
-            net.parameters(),
-            [p for pair in zip(g.W, g.b, strict=True) for p in pair],
-        )
-    optimizer = make_optimizer(config.optimizer, params, config.momentum)
-    # Momentum's v <- mu v - eta dC/dp is backprop's own products with alpha = -eta and beta = mu
-    # (see Network.backprop): backprop writes the velocity, in one pass over it instead of four.
-    velocity = (
-        net.as_gradients(optimizer.v[0])
-        if FOLD_MOMENTUM and optimizer.velocity_in_backprop and flat is not None
-        else None
-    )
+    step = make_step(net, config, min(bs, n))
     augment = config.augment if getattr(config.augment, "enabled", True) else None
     if augment is not None:
         from digitnet.data import augment_batch
-    cosine = config.schedule == "cosine"
-    weight_decay = net.dtype.type(config.weight_decay) if config.weight_decay else None
-    # lambda W, reused (the plain path's weight decay)
-    decay = [np.empty_like(W) for W in net.W] if weight_decay and velocity is None else []
 
     # Overflow on the way to a NaN is expected when eta is too high: it is caught below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -244,39 +263,17 @@ def train(
             callback.on_epoch_start(epoch, n_batches)
             start = time.perf_counter()
             perm = rng.permutation(n)
-            lr = learning_rate(
-                config.schedule,
-                config.lr,
-                epoch - 1,
-                config.epochs,
-                config.step_every,
-                config.step_factor,
-            )
+            lr = config.lr_at(epoch - 1)
             for i in range(n_batches):
                 idx = perm[i * bs : (i + 1) * bs]
-                m = len(idx)  # bs, or fewer in the last batch; gather it into the reused arrays
+                m = len(idx)  # bs, or fewer in the last batch
                 X = X_train.take(idx, axis=0, out=X_batch[:m], mode="clip")  # idx is in range
                 y = y_train.take(idx, out=y_batch[:m], mode="clip")
                 if augment is not None:
                     X = augment_batch(X, augment, rng)
-                if cosine:
-                    lr = learning_rate(
-                        "cosine", config.lr, epoch - 1 + i / n_batches, config.epochs
-                    )
-                trace = net.trace(X, config.dropout, rng, workspace=workspace)
-                if velocity is not None:
-                    mu = optimizer.mu  # type: ignore[attr-defined]
-                    net.backprop(trace, y, workspace=workspace, out=velocity, alpha=-lr, beta=mu)
-                    if weight_decay:  # v -= eta lambda W, the L2 penalty's share
-                        for W, v in zip(net.W, velocity.W, strict=True):
-                            axpy(-lr * weight_decay, W, v)
-                    optimizer.step_after_velocity(params)  # type: ignore[attr-defined]
-                else:
-                    grads = net.backprop(trace, y, workspace=workspace)
-                    if weight_decay:  # dC/dW += lambda W, the L2 penalty's gradient
-                        for W, dW, lam_W in zip(net.W, grads.W, decay, strict=True):
-                            dW += np.multiply(W, weight_decay, out=lam_W)
-                    optimizer.step(params, step_grads, lr)  # grads lives in step_grads' arrays
+                if config.schedule == "cosine":  # eta falls within the epoch too
+                    lr = config.lr_at(epoch - 1 + i / n_batches)
+                step(X, y, lr, rng)
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
                     history.stopped = "interrupted"
                     return history
@@ -300,7 +297,7 @@ def train(
                 time.perf_counter() - start,
             )
             cost_blew_up = len(X_monitor) > 0 and not math.isfinite(train_cost)  # monitor=0: nan
-            if not all(math.isfinite(p.sum()) for p in params) or cost_blew_up:
+            if not all(math.isfinite(p.sum()) for p in net.parameters()) or cost_blew_up:
                 net.set_parameters(good_params)
                 history.stopped = "diverged"
                 raise TrainingDiverged(

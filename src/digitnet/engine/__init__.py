@@ -1,0 +1,24 @@
+"""The fast training engine: the reference network's training step, computed for speed.
+
+:mod:`digitnet.network` is the lessons' math in plain NumPy. Everything here exists only to
+compute the same step faster, and is tested against it (tests/test_engine.py):
+
+- :mod:`.workspace`: the arrays a step reuses instead of allocating, stored column by column when
+  the products are big enough for BLAS threads;
+- :mod:`.blas`: products that add into their output (``C <- alpha A B + beta C``), through one
+  BLAS;
+- :mod:`.step`: trace and backprop into the workspace, with momentum's update folded into
+  backprop's products;
+- :mod:`.optimizers`: the optimizers' updates piece by piece through the cache, with their state
+  kept out of the subnormal numbers;
+- :mod:`.dropout`: dropout masks from random bits (drawn the same way by the reference step).
+
+``digitnet.train`` uses it by default (``TrainConfig(engine="fast")``); ``engine="reference"``
+trains with the plain path.
+"""
+
+from digitnet.engine.step import Step
+
+ENGINES = ("fast", "reference")
+
+__all__ = ["ENGINES", "Step"]

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     args.preset = args.name
     recipe = recipe_from_args(args)
     config = make_config(recipe["training"], recipe["augment"])
-    net = Network(seed=config.seed, **recipe["network"])
+    net = Network.from_config(recipe["network"], seed=config.seed)
     data_dir = args.data_dir or Path(os.environ.get("DIGITNET_DATA", SHARED_DATA))
     data = load_data(recipe["dataset"], data_dir, recipe["validation"])
     print(f"{args.name}: {net}  {config}", flush=True)

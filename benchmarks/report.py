@@ -73,6 +73,23 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
             f"{d['median_seconds'] / bound:.2f} | {d['peak_rss_mb']:.0f} | "
             f"{t['peak_rss_mb']:.0f} |"
         )
+    compared = {n: w for n, w in speed["workloads"].items() if "before" in w["systems"]}
+    if compared:
+        lines += [
+            "",
+            "An older digitnet (`--before`, the source tree "
+            f"`{next(iter(compared.values()))['before']}`) ran in the same rounds, alternating "
+            "with the others:",
+            "",
+            "| workload | digitnet s/epoch | older digitnet s/epoch | older / digitnet |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name, w in compared.items():
+            d, b = w["systems"]["digitnet"], w["systems"]["before"]
+            lines.append(
+                f"| {name} | {d['median_seconds']:.3f} | {b['median_seconds']:.3f} | "
+                f"{w['before_over_digitnet']:.3f} |"
+            )
     lines += [
         "",
         "Workloads: "

@@ -3,6 +3,11 @@ workload) on W1-W4, alternating the systems within one run; writes ``benchmarks/
 
     .venv/bin/python benchmarks/run.py                # what `make bench` runs (about 10 minutes)
     .venv/bin/python benchmarks/run.py --rounds 1 --workloads W1 W3   # a quick look
+    .venv/bin/python benchmarks/run.py --before /tmp/old   # also an older digitnet, side by side
+
+``--before DIR`` adds a fourth system: the digitnet whose source tree is DIR (for example a
+``git worktree add /tmp/old REV``), run by the same workload code with ``DIR/src`` first on the
+path, alternating with the others; RESULTS.md then gives its seconds and the ratio to it.
 
 Every measurement runs in a child process of its own (so its peak memory is its own, read with
 ``resource.getrusage``), limited to 2 threads (threadpoolctl for NumPy's BLAS,
@@ -69,7 +74,9 @@ def child_train(system: str, workload: str, epochs: int, seed: int, data_dir: Pa
     from digitnet.data import load
 
     data = load("mnist", data_dir=data_dir, validation=10_000)
-    result = RUNNERS[system](WORKLOADS[workload], data, epochs, seed)
+    result = RUNNERS["digitnet" if system == "before" else system](
+        WORKLOADS[workload], data, epochs, seed
+    )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -142,8 +149,10 @@ def child_gemm() -> dict:
 
 
 # -- parent ------------------------------------------------------------------------------------
-def spawn(args: list[str]) -> dict:
+def spawn(args: list[str], before: Path | None = None) -> dict:
     env = dict(os.environ)
+    if before is not None:  # the older digitnet comes first on the path
+        env["PYTHONPATH"] = str(before / "src")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(THREADS)
     proc = subprocess.run(
@@ -215,6 +224,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     for name in args.workloads:
         w = WORKLOADS[name]
         systems = ["digitnet", "pytorch"] + (["sklearn"] if sklearn_expresses(w) else [])
+        if args.before is not None:
+            systems.insert(1, "before")
         epochs = args.epochs or (4 if w.batch_size < 100 else 3)
         runs: dict[str, list[dict]] = {s: [] for s in systems}
         loads = []
@@ -222,7 +233,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             order = systems if r % 2 == 0 else systems[::-1]
             for system in order:
                 res = spawn(
-                    ["train", system, name, str(epochs), str(args.seed), str(args.data_dir)]
+                    ["train", system, name, str(epochs), str(args.seed), str(args.data_dir)],
+                    args.before if system == "before" else None,
                 )
                 runs[system].append(res)
                 loads.append(os.getloadavg()[0])
@@ -252,6 +264,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "ratio": summary["pytorch"]["median_seconds"] / summary["digitnet"]["median_seconds"],
             "ratio_per_round": per_round,
             "gemm_flops_per_epoch": w.gemm_flops_per_epoch(50_000),
+            **(
+                {
+                    "before": str(args.before),
+                    "before_over_digitnet": summary["before"]["median_seconds"]
+                    / summary["digitnet"]["median_seconds"],
+                }
+                if args.before is not None
+                else {}
+            ),
             "load_average_1min": [min(loads), max(loads)],
         }
         print(f"{name}: pytorch/digitnet = {report['workloads'][name]['ratio']:.2f}", flush=True)
@@ -267,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=None, help="epochs per run (default 4 or 3)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--before", type=Path, default=None, help="an older digitnet source tree")
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DIGITNET_DATA", "")))
     p.add_argument("--json", type=Path, default=HERE / "results" / "speed.json")
     p.add_argument("--results", type=Path, default=HERE / "RESULTS.md")

@@ -1,5 +1,4 @@
-"""Products that add into their output (digitnet.blas), and backprop writing momentum's velocity
-through them: the same numbers as NumPy and as the plain momentum step."""
+"""Products that add into their output (digitnet.engine.blas): the same numbers as NumPy's."""
 
 from __future__ import annotations
 
@@ -8,10 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digitnet import train as train_module
-from digitnet.blas import axpy, batch_sum, gemm
-from digitnet.network import Network
-from digitnet.train import TrainConfig, train
+from digitnet.engine.blas import axpy, batch_sum, gemm
 
 LAYOUTS = ["C", "F", "strided"]
 
@@ -81,71 +77,6 @@ def test_batch_sum_and_axpy(dtype, alpha, beta, order):
     y_strided = np.zeros((3, 8), dtype)[:, ::2]
     axpy(2.0, x, y_strided)
     np.testing.assert_allclose(y_strided, 2.0 * x, rtol=1e-6)
-
-
-def relu_softmax_net(sizes: list[int], seed: int) -> Network:
-    return Network(
-        sizes,
-        activation="relu",
-        output="softmax",
-        cost="cross-entropy",
-        init="he",
-        seed=seed,
-        dtype="float64",
-    )
-
-
-@pytest.mark.parametrize("dropout", [0.0, 0.5])
-def test_backprop_into_out_writes_alpha_gradient_plus_beta_out(dropout):
-    net = relu_softmax_net([12, 9, 7, 4], seed=2)
-    rng = np.random.default_rng(3)
-    X, y = rng.standard_normal((6, 12)), rng.integers(0, 4, 6)
-    trace = net.trace(X, dropout, np.random.default_rng(4))
-    g = net.backprop(trace, y)
-    v = net.as_gradients(rng.standard_normal(net.n_params))
-    old = [p.copy() for p in (*v.W, *v.b)]
-    assert net.backprop(trace, y, out=v, alpha=-0.05, beta=0.9) is v
-    for new, before, grad in zip((*v.W, *v.b), old, (*g.W, *g.b), strict=True):
-        np.testing.assert_allclose(new, 0.9 * before - 0.05 * grad, rtol=1e-12, atol=1e-15)
-
-
-@pytest.mark.parametrize("weight_decay,dropout", [(0.0, 0.0), (1e-3, 0.3)])
-def test_momentum_written_by_backprop_trains_as_the_plain_step_does(
-    monkeypatch, weight_decay, dropout
-):
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((230, 20)), rng.integers(0, 5, 230)
-    config = TrainConfig(
-        epochs=3,
-        batch_size=32,
-        lr=0.05,
-        optimizer="momentum",
-        momentum=0.9,
-        schedule="cosine",
-        weight_decay=weight_decay,
-        dropout=dropout,
-        seed=1,
-    )
-    results, velocity_writes = [], []
-    plain_backprop = Network.backprop
-
-    def backprop(self, trace, y, **kwargs):
-        velocity_writes.append(kwargs.get("out") is not None)
-        return plain_backprop(self, trace, y, **kwargs)
-
-    monkeypatch.setattr(Network, "backprop", backprop)
-    for fold in (True, False):
-        monkeypatch.setattr(train_module, "FOLD_MOMENTUM", fold)
-        velocity_writes.clear()
-        net = relu_softmax_net([20, 16, 5], seed=3)
-        start = net.copy_parameters()
-        history = train(net, X, y, config)
-        results.append((net.parameters(), history.column("train_cost")))
-        assert velocity_writes and all(w == fold for w in velocity_writes)  # the path compared
-    for folded, plain, p0 in zip(results[0][0], results[1][0], start, strict=True):
-        assert not np.allclose(folded, p0)  # it trained
-        np.testing.assert_allclose(folded, plain, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-9)
 
 
 def test_products_big_enough_for_threads_all_go_through_scipys_blas(monkeypatch):

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from digitnet.engine import step as engine
+from digitnet.engine.dropout import draw_masks
+from digitnet.engine.workspace import Workspace
 from digitnet.network import Network
 
 HIDDEN = ["sigmoid", "relu", "leaky-relu", "tanh"]
@@ -126,21 +129,25 @@ def test_backprop_matches_pytorch_autograd(hidden, out_cost, sizes):
 @pytest.mark.parametrize("dropout", [0.5, 0.2])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_dropout_gradient_matches_finite_differences_with_the_same_mask(activation, dropout):
-    """sigmoid's sigma' is computed from a, which dropout scaled by 1/keep: backprop must undo
+    """With one dropout mask held fixed, backprop's dC/dW^(1) is the cost's slope. The engine's
+    backprop computes sigmoid's sigma' from a, which dropout scaled by 1/keep: it must undo
     exactly the keep the mask used (0.2 is rounded to a multiple of 2^-16, see kept_fraction)."""
     net, X, y = make_case(activation, "softmax", "cross-entropy", [6, 8, 8, 4])
+    masks = draw_masks(net.sizes, len(X), dropout, np.random.default_rng(7), net.dtype)
 
     def cost_with_mask() -> float:
-        t = net.trace(X, dropout=dropout, rng=np.random.default_rng(7))
+        t = net.trace(X, masks)
         return net.cost.fn(t.z[-1], t.output, y)
 
-    t = net.trace(X, dropout=dropout, rng=np.random.default_rng(7))
+    t = net.trace(X, masks)
     assert any((m == 0).any() for m in t.masks if m is not None)
-    g = net.backprop(t, y)
+    ws = Workspace(net, len(X))
+    t_engine = engine.trace(net, X, ws, dropout, np.random.default_rng(7))
     fd = np.zeros_like(net.W[0])
     for i in np.ndindex(fd.shape):
         fd[i] = central_difference(cost_with_mask, net.W[0], i)
-    assert relative_error(g.W[0], fd) < 1e-6
+    assert relative_error(net.backprop(t, y).W[0], fd) < 1e-6
+    assert relative_error(engine.backprop(net, t_engine, y, ws, dropout).W[0], fd) < 1e-6
 
 
 def test_float32_backprop_agrees_with_float64():

@@ -9,7 +9,7 @@ import pytest
 
 from digitnet.activations import ACTIVATIONS, get_activation
 from digitnet.errors import DigitnetError
-from digitnet.network import Network, Workspace, kept_fraction
+from digitnet.network import Network
 from digitnet.train import TrainConfig, train
 
 
@@ -168,60 +168,3 @@ def test_data_that_does_not_fit_the_network_is_refused():
         train(net, np.zeros((5, 784)), np.zeros(4, dtype=int))
     with pytest.raises(DigitnetError, match="expected"):
         net.feedforward(np.zeros((2, 3)))
-
-
-@pytest.mark.parametrize("dropout", [0.5, 0.2, 0.05])
-def test_dropout_keeps_each_neuron_with_probability_keep_and_scales_it_by_1_over_keep(dropout):
-    """The mask holds 0 or 1/keep; over 2 million neurons the share kept is keep (within 5
-    standard deviations), so the mean of the mask, what dropout adds to a neuron on average,
-    is 1. With or without a workspace, the same generator gives the same mask."""
-    net = Network([784, 1024, 1024, 10], activation="relu", output="softmax",
-                  cost="cross-entropy", init="he")  # fmt: skip
-    threshold, keep = kept_fraction(dropout)
-    assert keep == pytest.approx(1 - dropout, abs=2**-17) and threshold == keep * 2**16
-    X = np.random.default_rng(1).random((1000, 784), dtype=np.float32)
-    t = net.trace(X, dropout, np.random.default_rng(2))
-    ws = Workspace(net, 1000)
-    t_ws = net.trace(X, dropout, np.random.default_rng(2), workspace=ws)
-    masks = [m for m in t.masks if m is not None]
-    assert len(masks) == 2
-    for m, m_ws in zip(masks, [m for m in t_ws.masks if m is not None], strict=True):
-        np.testing.assert_array_equal(m, m_ws)
-        assert set(np.unique(m).tolist()) == {0.0, np.float32(1 / keep)}
-    kept = np.concatenate([(m > 0).ravel() for m in masks])
-    sd = np.sqrt(keep * (1 - keep) / kept.size)
-    assert abs(kept.mean() - keep) < 5 * sd
-    # the two layers' masks are not the same draws
-    assert (masks[0] != masks[1]).any()
-
-
-@pytest.mark.parametrize(
-    "sizes,batch,order,recipe",
-    [
-        ([784, 300, 10], 128, "F", ("relu", "softmax", "cross-entropy")),
-        ([784, 16, 16, 10], 10, "C", ("relu", "softmax", "cross-entropy")),
-        ([784, 16, 16, 10], 10, "C", ("sigmoid", "sigmoid", "quadratic")),  # the lessons'
-    ],
-)
-def test_the_training_workspace_gives_the_gradients_of_a_plain_backprop(
-    sizes, batch, order, recipe
-):
-    """Full batches and a shorter last one (the first n * n_l numbers of the same memory):
-    with the workspace (Fortran-ordered when the products are big enough for BLAS threads,
-    as in W3 and W4; C-ordered for the lessons' batches of 10) backprop gives the gradients
-    it gives with new arrays. The quadratic cost's sigma'(z^(L)) goes into the workspace too."""
-    activation, output, cost = recipe
-    net = Network(sizes, activation=activation, output=output, cost=cost,
-                  init="he", seed=3, dtype="float64")  # fmt: skip
-    ws = Workspace(net, batch)
-    assert ws.order == order
-    rng = np.random.default_rng(4)
-    for n in (batch, batch * 5 // 8, batch):
-        X, y = rng.random((n, 784)), rng.integers(0, 10, n)
-        t = net.trace(X, workspace=ws)
-        assert all(z.shape == (n, s) and z.flags[f"{order}_CONTIGUOUS"]
-                   for z, s in zip(t.z[1:], sizes[1:], strict=True))  # fmt: skip
-        g_ws = net.backprop(t, y, workspace=ws)
-        g = net.gradient(X, y)
-        for a, b in zip(g_ws.W + g_ws.b, g.W + g.b, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

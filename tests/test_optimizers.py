@@ -1,11 +1,19 @@
-"""The optimizers' state stays out of the subnormal numbers, where arithmetic is slow."""
+"""The engine's optimizers keep their state out of the subnormal numbers, where arithmetic is
+slow (digitnet.engine.optimizers)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from digitnet.optimizers import CHUNK, FLUSH_EVERY, Adam, Momentum, Nesterov, make_optimizer
+from digitnet.engine.optimizers import (
+    CHUNK,
+    FLUSH_EVERY,
+    Adam,
+    Momentum,
+    Nesterov,
+    make_optimizer,
+)
 
 
 def subnormal(x: np.ndarray) -> np.ndarray:
@@ -50,8 +58,8 @@ def test_the_flush_only_zeroes_entries_too_small_to_move_a_parameter():
     flushed, plain = Momentum([p_flushed], mu=0.9), Momentum([p_plain], mu=0.9)
     flushed.v[0][...] = v0
     plain.v[0][...] = v0
-    plain._flushed.clear()  # the same optimizer without its flush
-    every = flushed._flushed[0][1]
+    plain.flush._flushed.clear()  # the same optimizer without its flush
+    every = flushed.flush._flushed[0][1]
     assert every == FLUSH_EVERY  # mu 0.9 takes 414 steps from sqrt(tiny) to tiny
     zero = [np.zeros(8, np.float32)]
     for _ in range(every):
@@ -67,16 +75,16 @@ def test_the_flush_only_zeroes_entries_too_small_to_move_a_parameter():
 def test_how_often_the_state_is_flushed_follows_its_decay():
     """Often enough that nothing decays from sqrt(tiny) to tiny between two flushes."""
     p = [np.zeros(4, np.float32)]
-    assert Momentum(p, mu=0.9)._flushed[0][1] == FLUSH_EVERY
-    assert Momentum(p, mu=0.5)._flushed[0][1] == 31  # 43.7 / ln 2 = 63 steps to subnormal
-    assert Momentum(p, mu=0.0)._flushed == []  # no momentum: the velocity does not decay
-    assert Nesterov(p, mu=0.99)._flushed[0][1] == FLUSH_EVERY
-    assert [every for _, every in Adam(p)._flushed] == [FLUSH_EVERY, FLUSH_EVERY]
+    assert Momentum(p, mu=0.9).flush._flushed[0][1] == FLUSH_EVERY
+    assert Momentum(p, mu=0.5).flush._flushed[0][1] == 31  # 43.7 / ln 2 = 63 steps to subnormal
+    assert Momentum(p, mu=0.0).flush._flushed == []  # no momentum: the velocity does not decay
+    assert Nesterov(p, mu=0.99).flush._flushed[0][1] == FLUSH_EVERY
+    assert [every for _, every in Adam(p).flush._flushed] == [FLUSH_EVERY, FLUSH_EVERY]
 
 
 def test_training_with_momentum_in_backprop_flushes_too():
-    """train's momentum path (the velocity written by backprop, then p <- p + v) counts its
-    steps through step_after_velocity: the flush comes on the same schedule."""
+    """The engine's momentum path (the velocity written by backprop, then p <- p + v) counts
+    its steps through step_after_velocity: the flush comes on the same schedule."""
     p = [np.ones(5, np.float32)]
     opt = Momentum(p, mu=0.9)
     opt.v[0][...] = [1e-3, 1e-25, -1e-30, 1e-37, 0.0]

@@ -296,7 +296,9 @@ class Network:
         """Copy ``params`` (as from :meth:`parameters`) into this network's arrays, in place."""
         mine = self.parameters()
         if len(params) != len(mine):
-            raise DigitnetError(f"{len(params)} parameter arrays given, the network has {len(mine)}")
+            raise DigitnetError(
+                f"{len(params)} parameter arrays given, the network has {len(mine)}"
+            )
         for p, new in zip(mine, params, strict=True):
             if p.shape != new.shape:
                 raise DigitnetError(f"parameter shape {new.shape} does not match {p.shape}")

@@ -22,6 +22,7 @@ from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitnet.commands import non_negative_int, positive_int
 from digitnet.costs import COST_NAMES
 from digitnet.data.registry import DATASETS as DATASET_NAMES
+from digitnet.engine import ENGINES
 from digitnet.errors import DigitnetError
 from digitnet.model_io import load_model, read_trajectory, save_model
 from digitnet.network import INITS, Network
@@ -67,8 +68,14 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=list(PRESETS), help="start from a documented recipe")
     g.add_argument("--layers", help="layer sizes, e.g. 784,16,16,10")
     g.add_argument("--activation", choices=list(HIDDEN_ACTIVATIONS))
-    g.add_argument("--output", choices=list(ACTIVATIONS), help="output layer (default: same)")
-    g.add_argument("--cost", choices=list(COST_NAMES))
+    g.add_argument(
+        "--output",
+        choices=list(ACTIVATIONS),
+        help="output layer (default: the preset's; softmax when --cost cross-entropy is given)",
+    )
+    g.add_argument(
+        "--cost", choices=list(COST_NAMES), help="cross-entropy alone also chooses --output softmax"
+    )
     g.add_argument("--init", choices=list(INITS))
     g.add_argument("--optimizer", choices=list(OPTIMIZERS))
     g.add_argument("--lr", type=float, help="learning rate eta")
@@ -82,8 +89,13 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--augment", help="e.g. 'translate=2,rotate=10,elastic=34', 'flip,erase=0.5' or 'none'"
     )
-    g.add_argument("--seed", type=int)
+    g.add_argument("--seed", type=non_negative_int)
     g.add_argument("--dtype", choices=["float32", "float64"])
+    g.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        help="fast (default) or reference: the plain NumPy of digitnet/network.py, same steps",
+    )
     d = p.add_argument_group("data")
     d.add_argument("--dataset", choices=list(DATASET_NAMES), help="default: the preset's")
     d.add_argument("--data-dir", type=Path, help="folder holding mnist/, fashion-mnist/, ...")
@@ -151,6 +163,8 @@ def recipe_from_args(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("activation", "output", "cost", "init", "dtype"):
         if getattr(args, name, None) is not None:
             network[name] = getattr(args, name)
+    if getattr(args, "cost", None) == "cross-entropy" and getattr(args, "output", None) is None:
+        network["output"] = "softmax"  # a classifier's usual output for its usual cost
     for name in TRAINING_OPTIONS:
         if getattr(args, name, None) is not None:
             training[name] = getattr(args, name)
@@ -285,7 +299,7 @@ def run_training(
     net_kwargs = dict(recipe["network"])
     config = make_config(recipe["training"], recipe["augment"])
     if not resume:
-        net = Network(seed=config.seed, **net_kwargs)
+        net = Network.from_config(net_kwargs, seed=config.seed)
     data = load_data(recipe["dataset"], data_dir, validation, download)
     print(f"data: {data.source}", flush=True)
     print(f"network: {net}", flush=True)
@@ -335,7 +349,7 @@ TRAJECTORY_MAX_PARAMS = 50_000
 
 
 def flat_copy(net: Network) -> np.ndarray:
-    return np.concatenate([p.ravel() for p in net.parameters()]).astype(np.float32)
+    return net.parameter_vector().astype(np.float32)
 
 
 def _stack(trajectory: list[np.ndarray]) -> np.ndarray | None:
@@ -386,10 +400,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def write_pictures(net: Network, history: History, out_dir: Path) -> list[Path]:
     """The learning curves and the first layer's weight images, as PNG files."""
-    try:
-        from digitnet import views
-    except ImportError:  # the views arrive with the inside-the-network issue
-        return []
+    from digitnet import views
     from digitnet.files import atomic_write
 
     written = []

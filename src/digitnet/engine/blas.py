@@ -11,9 +11,9 @@ transposed product ``C.T = alpha B.T A.T + beta C.T`` and no array is copied.
 NumPy and SciPy each bring their own copy of OpenBLAS, each with its own threads. A product
 big enough for OpenBLAS to run on several threads leaves those threads waiting, spinning, for
 the next one; when the next one comes from the other copy, the two sets of threads fight over
-the same cores and a training step became eight times slower (measured on W3, 2 threads). So
-every product here with that much work goes through SciPy's BLAS, and NumPy's ``dot`` is used only
-for small ones (where OpenBLAS stays on one thread, and NumPy's call costs a microsecond less).
+the same cores (benchmarks/profile.md has what that cost). So every product here with that much
+work goes through SciPy's BLAS, and NumPy's ``dot`` is used only for small ones (where OpenBLAS
+stays on one thread, and NumPy's call has less overhead).
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ class Gradients:
 class Network:
     """A multilayer perceptron.
 
+    ``activation`` is the hidden layers' sigma; ``output`` the output layer's (default: the same,
+    or ``softmax`` for the ``cross-entropy`` cost, as classifiers usually pair them).
+
     >>> net = Network([784, 16, 16, 10])          # the lessons' network: 13,002 weights and biases
     >>> net.n_params
     13002
@@ -93,7 +96,9 @@ class Network:
             raise DigitnetError(f"seed must be a whole number >= 0, got {seed!r}")
         self.sizes = sizes
         self.sigma: Activation = get_activation(activation)
-        self.output_sigma: Activation = get_activation(output or activation, output=True)
+        if output is None:
+            output = "softmax" if cost == "cross-entropy" else activation
+        self.output_sigma: Activation = get_activation(output, output=True)
         self.cost: Cost = get_cost(cost, self.output_sigma)
         self.init = init
         self.seed = seed

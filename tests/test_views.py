@@ -18,13 +18,8 @@ from digitnet.errors import DigitnetError
 from digitnet.model_io import save_model
 from digitnet.network import Network
 from digitnet.train import Callback, TrainConfig, train
-from digitnet.views.landscape import (
-    TrajectoryRecorder,
-    cost_surface,
-    flatten_parameters,
-    random_directions,
-    unflatten_parameters,
-)
+from digitnet.views.diagram import MAX_CONNECTIONS
+from digitnet.views.landscape import TrajectoryRecorder, cost_surface, random_directions
 
 DPI = 40  # small pictures: the tests check structure, not beauty
 
@@ -95,15 +90,26 @@ def test_network_diagram_fills_neurons_by_activation_and_rings_the_answer(traine
     x, y = data.X_test[0], int(data.y_test[0])
     fig = views.network_diagram(net, x, y)
     render(fig)
-    image, diagram = fig.axes
-    np.testing.assert_array_equal(image.images[0].get_array(), x.reshape(28, 28))
-    a = net.trace(x).output[0]
-    assert f"answer: {int(np.argmax(a))} with" in diagram.get_title()
+    (diagram,) = fig.axes
+    (pixels,) = diagram.images  # the 784 input neurons, as the image's grid
+    assert pixels.get_gid() == "input layer"
+    np.testing.assert_array_equal(pixels.get_array(), x.reshape(28, 28))
+    trace = net.trace(x)
+    a = trace.output[0]
+    answer = int(np.argmax(a))
+    assert f"answer: {answer} with" in diagram.get_title()
     assert f"(truth: {y})" in diagram.get_title()
-    circles = diagram.patches
-    assert len(circles) == 16 + 16 + 16 + 10 + 1  # 16 of 784 inputs shown, and the ring
+    neurons = {p.get_gid(): p for p in diagram.patches if (p.get_gid() or "").startswith("neuron")}
+    assert len(neurons) == 16 + 16 + 10  # every hidden and output neuron of this network
+    for l in (1, 2, 3):
+        for j in (0, 9):  # filled by its activation, white 0 to black 1
+            expected = views.diagram.INK(float(trace.a[l][0, j]))
+            np.testing.assert_allclose(neurons[f"neuron {l} {j}"].get_facecolor(), expected)
+    (ring,) = [p for p in diagram.patches if p.get_gid() == "answer"]
+    assert ring.center == neurons[f"neuron 3 {answer}"].center
     edges = diagram.collections
-    assert len(edges) == 3 and all(len(c.get_segments()) == 60 for c in edges)
+    assert [c.get_gid() for c in edges] == ["connections 1", "connections 2", "connections 3"]
+    assert all(len(c.get_segments()) == MAX_CONNECTIONS for c in edges)
 
 
 def test_curves_show_cost_and_accuracy_per_epoch(trained):
@@ -234,16 +240,11 @@ def test_trajectory_recorder_keeps_every_epoch_and_forwards_the_hooks():
     net = Network([6, 4, 3], seed=0)
     inner = Counting()
     recorder = TrajectoryRecorder(net, inner=inner)
-    start = flatten_parameters(net)
+    start = net.parameter_vector()
     train(net, X, y, TrainConfig(epochs=3, lr=0.5), callback=recorder)
     assert len(recorder.trajectory) == 4 and inner.ends == 3
     np.testing.assert_array_equal(recorder.trajectory[0], start.astype(np.float32))
-    np.testing.assert_array_equal(
-        recorder.trajectory[-1], flatten_parameters(net).astype(np.float32)
-    )
-    restored = unflatten_parameters(net, flatten_parameters(net))
-    for p, q in zip(restored, net.parameters(), strict=True):
-        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(recorder.trajectory[-1], net.parameter_vector())
     inner.stop_requested = True
     assert recorder.stop_requested
 
@@ -251,19 +252,20 @@ def test_trajectory_recorder_keeps_every_epoch_and_forwards_the_hooks():
 def test_random_directions_are_filter_normalised_and_the_surface_is_the_real_cost(trained):
     net, _, _, data = trained
     d1, d2 = random_directions(net, seed=0)
-    parts = unflatten_parameters(net, d1)
-    np.testing.assert_allclose(
-        np.linalg.norm(parts[0], axis=1), np.linalg.norm(net.W[0], axis=1), rtol=1e-5
-    )
-    np.testing.assert_allclose(np.linalg.norm(parts[1]), np.linalg.norm(net.b[0]), rtol=1e-5)
+    assert d1.dtype == np.float64 and d1.shape == (net.n_params,)
+    direction = net.copy(dtype="float64")
+    direction.set_parameter_vector(d1)  # d1 laid out as theta: W1, b1, W2, b2, ...
+    for W, b, dW, db in zip(net.W, net.b, direction.W, direction.b, strict=True):
+        np.testing.assert_allclose(np.linalg.norm(dW, axis=1), np.linalg.norm(W, axis=1), rtol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(db), np.linalg.norm(b), rtol=1e-5)
     assert not np.allclose(d1, d2)
     X, y = data.X_train[:200], data.y_train[:200]
-    before = flatten_parameters(net)
+    before = net.parameter_vector()
     C = cost_surface(net, X, y, d1, d2, np.array([-0.5, 0.0, 0.5]), np.array([0.0, 0.5]))
     assert C.shape == (2, 3)
     np.testing.assert_allclose(C[0, 1], net.total_cost(X, y), rtol=1e-6)
     assert C[0, 0] > C[0, 1] and C[0, 2] > C[0, 1]  # the trained weights sit in a valley
-    np.testing.assert_array_equal(flatten_parameters(net), before)  # the network is untouched
+    np.testing.assert_array_equal(net.parameter_vector(), before)  # the network is untouched
 
 
 @pytest.mark.parametrize("directions", ["random", "pca"])

@@ -22,6 +22,7 @@ from web_helpers import trained_network
 from digitnet.commands import serve as serve_command
 from digitnet.model_io import save_model
 from digitnet.network import Network
+from digitnet.views.diagram import MAX_NEURONS
 from digitnet.web import create_app
 
 
@@ -82,6 +83,7 @@ def test_model_describes_the_served_network(client: TestClient, net: Network) ->
     assert m["n_params"] == net.n_params == 50_890
     assert m["class_names"] == [str(d) for d in range(10)]
     assert m["explore"] is True
+    assert m["diagram_neurons"] == MAX_NEURONS
 
 
 def test_the_page_ships_inside_the_package_and_fetches_nothing_outside(client: TestClient) -> None:
@@ -104,17 +106,39 @@ def test_the_page_ships_inside_the_package_and_fetches_nothing_outside(client: T
 def test_predict_pixels_answers_as_the_network_does(client: TestClient, net, mnist) -> None:
     X = mnist.X_test[:20]
     expected = net.trace(X).output  # (20, 10)
-    for x, out in zip(X, expected, strict=True):
+    probabilities = net.predict_proba(X)
+    for x, out, p in zip(X, expected, probabilities, strict=True):
         r = client.post("/api/predict", json={"pixels": x.tolist()})
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["prediction"] == int(np.argmax(out))
-        np.testing.assert_allclose(body["probabilities"], out, atol=1e-4)
+        np.testing.assert_allclose(body["outputs"], out, atol=1e-4)
+        np.testing.assert_allclose(body["probabilities"], p, atol=1e-4)
         assert abs(sum(body["probabilities"]) - 1) < 1e-3
         np.testing.assert_allclose(body["image"], x, atol=1e-3)
     # the network is good: most of these 20 test digits are right
     right = np.argmax(expected, axis=1) == mnist.y_test[:20]
     assert right.mean() >= 0.9
+
+
+def test_probabilities_of_an_output_that_can_be_negative_are_predict_proba(mnist) -> None:
+    config = {
+        "sizes": [784, 8, 10],
+        "activation": "tanh",
+        "output": "tanh",
+        "cost": "quadratic",
+        "init": "normal",
+        "dtype": "float32",
+    }
+    net = Network.from_config(config, seed=4)
+    X = mnist.X_test[:5]
+    assert (net.feedforward(X) < 0).any()
+    with TestClient(create_app(net)) as client:
+        for x, p in zip(X, net.predict_proba(X), strict=True):
+            body = client.post("/api/predict", json={"pixels": x.tolist()}).json()
+            np.testing.assert_allclose(body["probabilities"], p, atol=1e-4)
+            assert min(body["probabilities"]) >= 0
+            assert body["confidence"] == pytest.approx(p[body["prediction"]], abs=1e-4)
 
 
 def test_predict_png_goes_through_the_shared_preprocessing(client: TestClient) -> None:

@@ -1,24 +1,35 @@
 """The lessons' network diagram for one input image, from the network's own forward trace.
 
-Layer l is a column of circles, neuron j filled by its activation a_j^(l) (white 0, black 1).
-The connection from neuron k of layer l-1 to neuron j of layer l is the weight
-``net.W[l-1][j, k]`` = w_jk^(l): blue when positive, red when negative, more opaque the larger
-|w|; only the strongest connections are drawn. A layer with more neurons than fit (784 inputs)
-shows the ones that matter most for this image, the largest sum_j |w_jk a_k|, and says how many
-it hides. The most active output neuron, the network's answer, is ringed.
+What the diagram shows is decided in one place, :func:`diagram_selection`, which both this view
+(``digitnet plot network``) and the web page (``POST /api/trace``) use, so the same network and
+image give the same picture in both:
+
+- every neuron of the input layer (a 28x28 image is drawn as its grid of pixels) and of the
+  output layer, and of each hidden layer its ``max_neurons`` most active neurons, the largest
+  |a_j| (all of them if they fit);
+- between each two layers, among the neurons shown, the ``max_connections`` connections that
+  push hardest for this image: the largest |w_jk a_k|, where w_jk = ``net.W[l-1][j, k]`` is the
+  weight from neuron k of layer l-1 to neuron j of layer l and w_jk a_k is what it adds to z_j.
+  A connection is blue when it pushes z_j up (w_jk a_k > 0), red when it pushes it down, and more
+  opaque the harder it pushes.
+
+Neurons are filled by their activation a_j^(l) (white 0, black at the layer's ``scale``). The most
+active output neuron, the network's answer, is ringed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, Rectangle
 
-from digitnet.network import Network
+from digitnet.errors import DigitnetError
+from digitnet.network import Network, Trace
 from digitnet.views._common import (
     INK,
     NEGATIVE,
@@ -26,25 +37,86 @@ from digitnet.views._common import (
     class_labels,
     image_shape,
     new_figure,
-    show_image,
 )
 
+#: A hidden layer shows at most this many neurons, its most active ones.
+MAX_NEURONS = 32
+#: Between two layers, at most this many connections are drawn, the strongest pushes.
+MAX_CONNECTIONS = 160
 
-def _shown_neurons(net: Network, a: list[np.ndarray], max_neurons: int) -> list[np.ndarray]:
-    """Indices of the neurons drawn in each layer 0..L (all of them if they fit)."""
-    shown = []
+
+@dataclass(frozen=True)
+class Connection:
+    """The weight w_jk of ``W^(l)`` from neuron k of layer l-1 to neuron j of layer l, and its
+    push w_jk a_k^(l-1) on z_j for the image traced."""
+
+    layer: int
+    j: int
+    k: int
+    w: float
+    push: float
+
+
+@dataclass(frozen=True)
+class DiagramSelection:
+    """What a network diagram of one image draws.
+
+    ``shown[l]`` lists the neurons of layer l (0..L) drawn, in increasing order. ``scale[l]`` is
+    the activation drawn as full ink for layer l: 1, or the layer's largest activation when that
+    is above 1 (ReLU). ``connections`` holds, for l = 1..L in turn, the connections drawn between
+    layers l-1 and l, strongest |push| first (ties: lower j, then lower k, first).
+    """
+
+    shown: list[list[int]]
+    scale: list[float]
+    connections: list[Connection]
+
+
+def diagram_selection(
+    net: Network,
+    trace: Trace,
+    max_neurons: int = MAX_NEURONS,
+    max_connections: int = MAX_CONNECTIONS,
+) -> DiagramSelection:
+    """The neurons and connections a diagram of one image draws (see the module docstring).
+
+    ``trace`` is ``net.trace(x)`` for one image x: each ``trace.a[l]`` has shape (1, n_l). The
+    activations and weights are compared in float64, so the choice does not depend on the
+    network's dtype beyond its values. Connections that push by exactly 0 (from a neuron with
+    a_k = 0, such as a blank pixel) are never drawn.
+    """
+    if max_neurons < 1 or max_connections < 0:
+        raise DigitnetError(
+            f"a diagram needs max_neurons >= 1 and max_connections >= 0, "
+            f"got {max_neurons} and {max_connections}"
+        )
+    if len(trace.a) != net.n_layers + 1 or trace.a[0].shape[0] != 1:
+        raise DigitnetError("a network diagram shows the trace of exactly one image")
+    L = net.n_layers
+    a = [np.asarray(a_l[0], dtype=np.float64) for a_l in trace.a]  # a[l]: (n_l,)
+    shown: list[np.ndarray] = []
     for l, a_l in enumerate(a):
-        n = a_l.size
-        if n <= max_neurons:
-            shown.append(np.arange(n))
-            continue
-        if l < net.n_layers:  # importance for this image: how much each neuron feeds forward
-            score = np.abs(np.asarray(net.W[l], dtype=np.float64)).sum(axis=0) * np.abs(a_l)
+        if l == 0 or l == L or a_l.size <= max_neurons:
+            shown.append(np.arange(a_l.size))
         else:
-            score = np.abs(a_l)
-        top = np.argsort(-score, kind="stable")[:max_neurons]
-        shown.append(np.sort(top))
-    return shown
+            top = np.argsort(-np.abs(a_l), kind="stable")[:max_neurons]
+            shown.append(np.sort(top))
+    scale = [1.0] + [max(1.0, float(np.max(a[l]))) for l in range(1, L + 1)]
+
+    connections: list[Connection] = []
+    for l in range(1, L + 1):
+        rows, cols = shown[l], shown[l - 1]
+        W = np.asarray(net.W[l - 1], dtype=np.float64)[np.ix_(rows, cols)]  # (shown_l, shown_l-1)
+        push = W * a[l - 1][cols][None, :]  # w_jk a_k
+        strength = np.abs(push).ravel()
+        order = np.argsort(-strength, kind="stable")
+        order = order[: min(max_connections, int(np.count_nonzero(strength)))]
+        r, c = np.divmod(order, len(cols))
+        connections += [
+            Connection(l, int(rows[i]), int(cols[m]), float(W[i, m]), float(push[i, m]))
+            for i, m in zip(r, c, strict=True)
+        ]
+    return DiagramSelection([s.tolist() for s in shown], scale, connections)
 
 
 def network_diagram(
@@ -52,102 +124,133 @@ def network_diagram(
     x: np.ndarray,
     y: int | None = None,
     class_names: Sequence[str] | None = None,
-    max_neurons: int = 16,
-    max_edges: int = 60,
+    max_neurons: int = MAX_NEURONS,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> Figure:
-    """The network thinking about one image x (n_0,): the image, then every layer's neurons.
+    """The network thinking about one image x (n_0,): every layer's neurons and strongest pushes.
 
-    ``y`` (the true class, optional) goes in the title. At most ``max_neurons`` circles per layer
-    and the ``max_edges`` strongest connections between each pair of layers are drawn.
+    ``y`` (the true class, optional) goes in the title. The neurons and connections drawn are
+    :func:`diagram_selection`'s. A square input (784 pixels) is drawn as its 28x28 grid, each
+    pixel the input neuron it is; every other layer is a column of circles. Each circle has the
+    gid ``"neuron l j"``, the input grid the gid ``"input layer"``, and the connections into
+    layer l are one line collection with the gid ``"connections l"``.
     """
     trace = net.trace(x)  # the one forward pass: every z and a, for this one image
+    selection = diagram_selection(net, trace, max_neurons, max_connections)
+    shown, scale = selection.shown, selection.scale
     a = [np.asarray(a_l[0], dtype=np.float64) for a_l in trace.a]  # a[l]: (n_l,)
     names = class_labels(class_names, net.sizes[-1])
-    shown = _shown_neurons(net, a, max_neurons)
     L = net.n_layers
     answer = int(np.argmax(a[L]))
+    grid = image_shape(a[0].size)
 
-    fig = new_figure(12, 7)
-    ax_img, ax = fig.subplots(1, 2, width_ratios=[1, 4])
-    show_image(ax_img, a[0], "input image $a^{(0)}$")
-    side = image_shape(a[0].size)
-    if side is not None and len(shown[0]) < a[0].size:  # ring the pixels drawn as neurons
-        rows, cols = np.divmod(shown[0], side[1])
-        ax_img.scatter(cols, rows, s=30, facecolors="none", edgecolors="#ff7f0e", linewidths=1.2)
-        ax_img.set_xlabel(f"ringed: the {len(shown[0])} pixels drawn\nas input neurons", fontsize=8)
-
-    height = max(len(s) for s in shown)
-    gap = max(3.0, 1.2 * height / L)  # between layer columns, in neuron spacings
-    xs = gap * np.arange(L + 1, dtype=float)
-    # y position of each drawn neuron, centred in its column, top to bottom
-    pos = [(len(s) - 1) / 2 - np.arange(len(s)) for s in shown]
+    # layout, in units of the spacing between two neurons of a column
+    height = float(max(10, *(len(s) for s in shown[1:]), 0 if grid else len(shown[0])))
+    if grid is not None:
+        cell = 0.7 * height / max(grid)  # the grid of pixels: 70% of the tallest column
+        width, tall = cell * grid[1], cell * grid[0]
+        gap = max(4.0, 1.2 * height / L)
+        xs = np.concatenate([[width / 2], width + gap * np.arange(1, L + 1)])
+    else:
+        gap = max(3.0, 1.2 * height / L)
+        xs = gap * np.arange(L + 1, dtype=float)
+    where: list[dict[int, tuple[float, float]]] = []  # where[l][j] = (x, y) of neuron j
+    for l in range(L + 1):
+        if l == 0 and grid is not None:
+            rows, cols = np.divmod(np.asarray(shown[0]), grid[1])
+            px, py = (cols + 0.5) * cell, tall / 2 - (rows + 0.5) * cell
+            where.append(
+                {j: (float(u), float(v)) for j, u, v in zip(shown[0], px, py, strict=True)}
+            )
+        else:
+            n = len(shown[l])
+            ys = (n - 1) / 2 - np.arange(n)
+            where.append({j: (float(xs[l]), float(v)) for j, v in zip(shown[l], ys, strict=True)})
     radius = 0.32
 
+    fig = new_figure(12, 7)
+    ax = fig.subplots()
+
     for l in range(1, L + 1):
-        W = np.asarray(net.W[l - 1], dtype=np.float64)[np.ix_(shown[l], shown[l - 1])]
-        order = np.argsort(-np.abs(W), axis=None, kind="stable")[:max_edges]
-        j, k = np.unravel_index(order, W.shape)
-        w = W[j, k]
-        strength = np.abs(w) / (np.abs(w).max() or 1.0)
-        colors = [
-            to_rgba(POSITIVE if v > 0 else NEGATIVE, 0.1 + 0.8 * s)
-            for v, s in zip(w, strength, strict=True)
-        ]
-        segments = [
-            [(xs[l - 1], pos[l - 1][kk]), (xs[l], pos[l][jj])] for jj, kk in zip(j, k, strict=True)
-        ]
-        ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.5 + 1.5 * strength))
+        into = [c for c in selection.connections if c.layer == l][::-1]  # strongest drawn last
+        if not into:
+            continue
+        top = max(abs(c.push) for c in into)
+        strength = [abs(c.push) / top for c in into]
+        lines = LineCollection(
+            [[where[l - 1][c.k], where[l][c.j]] for c in into],
+            colors=[
+                to_rgba(POSITIVE if c.push > 0 else NEGATIVE, 0.1 + 0.8 * s)
+                for c, s in zip(into, strength, strict=True)
+            ],
+            linewidths=[0.5 + 1.5 * s for s in strength],
+            zorder=2,
+        )
+        lines.set_gid(f"connections {l}")
+        ax.add_collection(lines)
 
     for l in range(L + 1):
-        a_l = a[l][shown[l]]
-        top = a[l].max() if net.sigma_of(max(l, 1)).name not in ("sigmoid", "softmax") else 1.0
-        scale = 1.0 if l == 0 else max(float(top), 1e-12)
-        for i, (value, yy) in enumerate(zip(a_l, pos[l], strict=True)):
-            ax.add_patch(
-                Circle(
-                    (xs[l], yy),
-                    radius,
-                    facecolor=INK(float(value) / scale),
-                    edgecolor="0.3",
-                    linewidth=0.8,
-                    zorder=3,
-                )
+        if l == 0 and grid is not None:
+            image = ax.imshow(
+                a[0].reshape(grid),
+                cmap=INK,
+                vmin=0,
+                vmax=scale[0],
+                interpolation="nearest",
+                extent=(0, width, -tall / 2, tall / 2),
+                zorder=3,
             )
+            image.set_gid("input layer")
+            frame = Rectangle((0, -tall / 2), width, tall, fill=False, edgecolor="0.6", zorder=4)
+            ax.add_patch(frame)
+            continue
+        for j in shown[l]:
+            centre = where[l][j]
+            circle = Circle(
+                centre,
+                radius,
+                facecolor=INK(min(max(a[l][j] / scale[l], 0.0), 1.0)),
+                edgecolor="0.3",
+                linewidth=0.8,
+                zorder=3,
+            )
+            circle.set_gid(f"neuron {l} {j}")
+            ax.add_patch(circle)
             if l == L:
-                j = int(shown[l][i])
                 ax.text(
-                    xs[l] + 1.6 * radius,
-                    yy,
-                    f"{names[j]}  {value:.2f}",
+                    centre[0] + 1.6 * radius,
+                    centre[1],
+                    f"{names[j]}  {a[l][j]:.2f}",
                     va="center",
                     fontsize=9,
                     fontweight="bold" if j == answer else "normal",
                 )
-                if j == answer:
-                    ax.add_patch(
-                        Circle(
-                            (xs[l], yy),
-                            1.45 * radius,
-                            fill=False,
-                            edgecolor="#1a9850",
-                            linewidth=2.5,
-                            zorder=4,
-                        )
-                    )
-        hidden = a[l].size - len(shown[l])
+    ring = Circle(
+        where[L][answer], 1.45 * radius, fill=False, edgecolor="#1a9850", linewidth=2.5, zorder=4
+    )
+    ring.set_gid("answer")
+    ax.add_patch(ring)
+
+    for l in range(L + 1):
+        n, drawn = a[l].size, len(shown[l])
         label = "input" if l == 0 else ("output" if l == L else f"hidden {l}")
-        note = f"\n({len(shown[l])} of {a[l].size} shown)" if hidden else f"\n{a[l].size} neurons"
-        ax.text(xs[l], height / 2 + 0.4, f"layer {l}: {label}{note}", ha="center", fontsize=9)
+        if l == 0 and grid is not None:
+            note = f"{n} pixels ({grid[0]}x{grid[1]})"
+        elif drawn < n:
+            note = f"{drawn} most active of {n}"
+        else:
+            note = f"{n} neurons"
+        ax.text(xs[l], height / 2 + 0.6, f"layer {l}: {label}\n{note}", ha="center", fontsize=9)
 
     ax.set_xlim(-1.5, xs[-1] + 2.5)
-    ax.set_ylim(-height / 2 - 0.2, height / 2 + 2.2)
+    ax.set_ylim(-height / 2 - 0.6, height / 2 + 3.0)
     ax.set_aspect("equal")
     ax.set_axis_off()
     truth = "" if y is None else f" (truth: {names[int(y)]})"
     ax.set_title(
         f"answer: {names[answer]} with $a^{{(L)}}$ = {a[L][answer]:.2f}{truth}\n"
-        "circles: activations (white 0, black 1); lines: strongest weights, "
-        "blue positive, red negative",
+        "circles and pixels: activations (white 0, black 1); lines: the strongest pushes "
+        "$w_{jk} a_k$, blue up, red down",
         fontsize=10,
     )
     return fig

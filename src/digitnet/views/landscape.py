@@ -1,7 +1,7 @@
 """The cost landscape: the real cost C on a 2-D slice of weight space through the trained weights.
 
-All parameters are one flat vector theta (``net.n_params``,): W^(1), b^(1), W^(2), ... in the order
-of ``net.parameters()``, each array row-major. The slice is the plane
+All parameters are one flat vector theta (``net.n_params``,), ``net.parameter_vector()``: W^(1),
+b^(1), W^(2), ... in the order of ``net.parameters()``, each array row-major. The slice is the plane
 ``theta* + alpha d1 + beta d2`` through the trained weights theta*, and the picture is
 C(alpha, beta) on the examples (X, y), every value a real ``net.total_cost``.
 
@@ -36,26 +36,6 @@ from digitnet.views._common import check_examples, new_figure
 DIRECTIONS = ("auto", "random", "pca")
 
 
-def flatten_parameters(net: Network) -> np.ndarray:
-    """theta: every weight and bias of ``net`` in one float64 vector (n_params,)."""
-    return np.concatenate([p.ravel() for p in net.parameters()]).astype(np.float64)
-
-
-def unflatten_parameters(net: Network, theta: np.ndarray) -> list[np.ndarray]:
-    """The flat vector theta cut back into arrays shaped like ``net.parameters()``."""
-    theta = np.asarray(theta)
-    if theta.shape != (net.n_params,):
-        raise DigitnetError(
-            f"a parameter vector of shape {theta.shape} does not fit this network, "
-            f"which has {net.n_params} weights and biases"
-        )
-    out, start = [], 0
-    for p in net.parameters():
-        out.append(theta[start : start + p.size].reshape(p.shape))
-        start += p.size
-    return out
-
-
 class TrajectoryRecorder(Callback):
     """A training callback keeping theta (float32) after every epoch, for :func:`landscape`.
 
@@ -71,7 +51,7 @@ class TrajectoryRecorder(Callback):
         self.inner = inner
         self.trajectory: list[np.ndarray] = []
         if net is not None:
-            self.trajectory.append(flatten_parameters(net).astype(np.float32))
+            self.trajectory.append(net.parameter_vector().astype(np.float32))
         if inner is not None:
             self.batch_report_every = inner.batch_report_every
 
@@ -88,7 +68,7 @@ class TrajectoryRecorder(Callback):
             self.inner.on_batches(epoch, done, n_batches)
 
     def on_epoch_end(self, record: EpochRecord, network: Network) -> None:
-        self.trajectory.append(flatten_parameters(network).astype(np.float32))
+        self.trajectory.append(network.parameter_vector().astype(np.float32))
         if self.inner is not None:
             self.inner.on_epoch_end(record, network)
 
@@ -101,20 +81,19 @@ def record_trajectory(net: Network | None = None, inner: Callback | None = None)
 def random_directions(net: Network, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two filter-normalised random directions d1, d2 (n_params,), from ``seed``."""
     rng = np.random.default_rng(seed)
+    d = net.copy(dtype="float64")  # holds one direction in W and b, flattened like theta
     ds = []
     for _ in range(2):
-        parts = []
-        for W, b in zip(net.W, net.b, strict=True):
+        for W, b, dW, db in zip(net.W, net.b, d.W, d.b, strict=True):
             W = np.asarray(W, dtype=np.float64)
             b = np.asarray(b, dtype=np.float64)
-            dW = rng.standard_normal(W.shape)  # one row per neuron j, scaled to |W_j|
+            dW[...] = rng.standard_normal(W.shape)  # one row per neuron j, scaled to |W_j|
             dW *= np.linalg.norm(W, axis=1, keepdims=True) / np.linalg.norm(
                 dW, axis=1, keepdims=True
             )
-            db = rng.standard_normal(b.shape)
+            db[...] = rng.standard_normal(b.shape)
             db *= np.linalg.norm(b) / np.linalg.norm(db)
-            parts += [dW.ravel(), db]
-        ds.append(np.concatenate(parts))
+        ds.append(d.parameter_vector())
     return ds[0], ds[1]
 
 
@@ -162,10 +141,10 @@ def costs_at(
     Evaluated on a copy of ``net``, which is left untouched.
     """
     probe = net.copy()
-    theta = flatten_parameters(net)
+    theta = net.parameter_vector().astype(np.float64)
     values = np.empty(len(points))
     for i, (alpha, beta) in enumerate(points):
-        probe.set_parameters(unflatten_parameters(net, theta + alpha * d1 + beta * d2))
+        probe.set_parameter_vector(theta + alpha * d1 + beta * d2)
         values[i] = probe.total_cost(X, y)
     return values
 
@@ -192,7 +171,7 @@ def landscape(
         raise DigitnetError(f"unknown directions {directions!r}; choose one of: auto, random, pca")
     if steps < 3:
         raise DigitnetError(f"steps must be at least 3, got {steps}")
-    theta = flatten_parameters(net)
+    theta = net.parameter_vector().astype(np.float64)
     path = None
     if trajectory is not None and len(trajectory):
         path = np.asarray(trajectory, dtype=np.float64)

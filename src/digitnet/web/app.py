@@ -1,9 +1,12 @@
 """The FastAPI application: a JSON API around one network, and the page that uses it.
 
 Every answer about an image comes from one forward trace, ``net.trace(X)``: the prediction, the
-output bars, the diagram's activations and connections, a neuron's z and a. Images arrive as 784
-numbers or as a PNG, which goes through :func:`digitnet.preprocess.to_mnist`, the one
-preprocessing function. Every error is a 4xx JSON answer ``{"detail": "one line"}``.
+output activations, the diagram's activations and connections, a neuron's z and a. The output
+bars' probabilities come from :meth:`Network.predict_proba`, the diagram's choice of neurons and
+connections from :func:`digitnet.views.diagram.diagram_selection` (the one ``digitnet plot
+network`` draws). Images arrive as 784 numbers or as a PNG, which goes through
+:func:`digitnet.preprocess.to_mnist`, the one preprocessing function. Every error is a 4xx JSON
+answer ``{"detail": "one line"}``.
 
 Endpoints (all under ``/api``; the OpenAPI schema is at ``/openapi.json``):
 
@@ -45,6 +48,7 @@ from digitnet.errors import DigitnetError
 from digitnet.model_io import header_for, save_model
 from digitnet.network import Network, Trace
 from digitnet.train import TrainConfig
+from digitnet.views.diagram import MAX_NEURONS, diagram_selection
 from digitnet.web.images import ImageRejected, decode_base64_png, png_to_input
 from digitnet.web.schemas import (
     N_INPUTS,
@@ -66,8 +70,6 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 2_000_000  # bytes: a 1 MB PNG in base64 JSON fits, anything much larger is refused
-SHOWN = 32  # the diagram draws at most this many neurons of a hidden layer (the most active)
-CONNECTIONS = 160  # and, between two layers, this many of the strongest connections
 MAX_TEST_IMAGES = 60
 DIGITS = tuple(str(d) for d in range(10))
 
@@ -185,10 +187,10 @@ def _input_of(body: ImageInput) -> np.ndarray:
 
 
 def _answer(served: Served, x: np.ndarray, trace: Trace) -> dict[str, Any]:
-    """The prediction part of an answer, read off the trace of one image."""
+    """The prediction part of an answer: the outputs read off the trace of one image, and their
+    probabilities from :meth:`Network.predict_proba`, the one place they are computed."""
     out = trace.output[0]
-    total = float(out.sum())
-    probs = out if served.net.output == "softmax" or total <= 0 else out / total
+    probs = served.net.predict_proba(x)[0]
     j = int(np.argmax(out))
     return {
         "prediction": j,
@@ -202,53 +204,32 @@ def _answer(served: Served, x: np.ndarray, trace: Trace) -> dict[str, Any]:
     }
 
 
-def _shown(a: np.ndarray, l: int, n_layers: int) -> list[int]:
-    """Which neurons of layer l the diagram draws: all of the input and output layers, and of a
-    hidden layer all of them or its SHOWN most active ones (in index order)."""
-    n = len(a)
-    if l == 0 or l == n_layers or n <= SHOWN:
-        return list(range(n))
-    top = np.argsort(-a, kind="stable")[:SHOWN]
-    return sorted(int(j) for j in top)
-
-
 def _diagram(net: Network, trace: Trace) -> dict[str, Any]:
-    """Every layer's a (and z), and between each two layers the strongest connections
-    w_jk a_k (the push neuron k gives neuron j for this image), among the neurons drawn."""
-    L = net.n_layers
-    layers, connections = [], []
-    shown = [_shown(trace.a[l][0], l, L) for l in range(L + 1)]
-    for l in range(L + 1):
-        z = trace.z[l]
-        layers.append(
-            {
-                "layer": l,
-                "size": net.sizes[l],
-                "a": _floats(trace.a[l][0]),
-                "z": None if z is None else _floats(z[0]),
-                "shown": shown[l],
-            }
-        )
-    for l in range(1, L + 1):
-        rows, cols = np.asarray(shown[l]), np.asarray(shown[l - 1])
-        W = net.W[l - 1][np.ix_(rows, cols)]  # (shown_l, shown_{l-1})
-        push = W * trace.a[l - 1][0][cols][None, :]  # w_jk a_k
-        flat = np.abs(push).ravel()
-        k = min(CONNECTIONS, int(np.count_nonzero(flat)))
-        if k == 0:
-            continue
-        best = np.argpartition(-flat, k - 1)[:k]
-        for i in best[np.argsort(-flat[best], kind="stable")]:
-            r, c = divmod(int(i), len(cols))
-            connections.append(
-                {
-                    "layer": l,
-                    "from": int(cols[c]),
-                    "to": int(rows[r]),
-                    "weight": round(float(W[r, c]), 4),
-                    "push": round(float(push[r, c]), 4),
-                }
-            )
+    """Every layer's a (and z), and what the network diagram draws: the neurons shown and the
+    strongest connections w_jk a_k (the push neuron k gives neuron j for this image), chosen by
+    :func:`digitnet.views.diagram.diagram_selection` as ``digitnet plot network`` chooses them."""
+    selection = diagram_selection(net, trace)
+    layers = [
+        {
+            "layer": l,
+            "size": net.sizes[l],
+            "a": _floats(trace.a[l][0]),
+            "z": None if trace.z[l] is None else _floats(trace.z[l][0]),
+            "shown": selection.shown[l],
+            "scale": round(selection.scale[l], 4),
+        }
+        for l in range(net.n_layers + 1)
+    ]
+    connections = [
+        {
+            "layer": c.layer,
+            "from": c.k,
+            "to": c.j,
+            "weight": round(c.w, 4),
+            "push": round(c.push, 4),
+        }
+        for c in selection.connections
+    ]
     return {"layers": layers, "connections": connections}
 
 
@@ -274,6 +255,7 @@ def _describe(served: Served) -> dict[str, Any]:
             if isinstance(r, dict)
         ],
         "explore": served.data is not None,
+        "diagram_neurons": MAX_NEURONS,
         "version": served.version,
         "digitnet_version": __version__,
     }
@@ -520,12 +502,15 @@ def create_app(
         if trainer.running:
             raise ApiError(409, str(Busy(_busy_message(trainer.job))))
         try:
-            net = Network(
-                body.sizes,
-                activation=body.activation,
-                output=body.output,
-                cost=body.cost,
-                init=body.init,
+            net = Network.from_config(
+                {
+                    "sizes": body.sizes,
+                    "activation": body.activation,
+                    "output": body.output,
+                    "cost": body.cost,
+                    "init": body.init,
+                    "dtype": "float32",
+                },
                 seed=body.seed,
             )
             config = TrainConfig(

@@ -136,7 +136,9 @@ class Prediction(BaseModel):
     prediction: int = Field(description="the most active output neuron j")
     label: str = Field(description="its class name")
     confidence: float = Field(description="its probability")
-    probabilities: list[float] = Field(description="softmax outputs, or outputs / their sum")
+    probabilities: list[float] = Field(
+        description="Network.predict_proba: softmax outputs, or outputs clipped at 0 / their sum"
+    )
     outputs: list[float] = Field(description="the output activations a^(L) as they are")
     output_activation: str
     image: list[float] = Field(description="the 784 inputs the network read, 28x28 row by row")
@@ -148,7 +150,8 @@ class LayerTrace(BaseModel):
     size: int = Field(description="n_l")
     a: list[float] = Field(description="a^(l), every neuron")
     z: list[float] | None = Field(description="z^(l) = W a^(l-1) + b (null for the input)")
-    shown: list[int] = Field(description="the neurons a diagram should draw")
+    shown: list[int] = Field(description="the neurons the diagram draws, in increasing order")
+    scale: float = Field(description="the activation drawn as full ink: 1, or max a^(l) if above")
 
 
 class Connection(BaseModel):
@@ -166,7 +169,10 @@ class TraceAnswer(Prediction):
 
     sizes: list[int]
     layers: list[LayerTrace]
-    connections: list[Connection] = Field(description="the strongest |w_jk a_k| between layers")
+    connections: list[Connection] = Field(
+        description="the connections the diagram draws: for each layer l, the strongest "
+        "|w_jk a_k| among the neurons shown, strongest first"
+    )
 
 
 class NeuronAnswer(BaseModel):
@@ -217,6 +223,7 @@ class ModelInfo(BaseModel):
     epochs_trained: int
     history: list[dict]
     explore: bool = Field(description="whether test images are loaded")
+    diagram_neurons: int = Field(description="the diagram shows at most this many hidden neurons")
     version: int
     digitnet_version: str
 

@@ -216,13 +216,6 @@ function drawBars(t) {
 const diagram = $("diagram");
 const dctx = diagram.getContext("2d");
 
-function layerScale(layer) {
-  // activations of ReLU layers are not bounded by 1: scale by the layer's largest
-  let m = 1;
-  for (const a of layer.a) if (a > m) m = a;
-  return m;
-}
-
 function drawDiagram() {
   const W = diagram.width, H = diagram.height;
   dctx.fillStyle = "#121212";
@@ -247,7 +240,10 @@ function drawDiagram() {
   }
   pos.push(inputPos);
   for (let l = 1; l <= L; l++) {
-    const shown = t ? t.layers[l].shown : [...Array(Math.min(sizes[l], 32)).keys()];
+    // the neurons the server chose (the ones `digitnet plot network` draws); before the first
+    // trace, the first ones of each hidden layer and every output as placeholders
+    const limit = l === L ? sizes[l] : (state.model ? state.model.diagram_neurons : 32);
+    const shown = t ? t.layers[l].shown : [...Array(Math.min(sizes[l], limit)).keys()];
     const n = shown.length;
     const gap = (bottom - top) / Math.max(n, 1);
     const r = Math.max(3, Math.min(11, gap * 0.38));
@@ -286,7 +282,7 @@ function drawDiagram() {
   // hidden and output neurons, lit by their activation
   for (let l = 1; l <= L; l++) {
     const layer = t ? t.layers[l] : null;
-    const scale = layer ? layerScale(layer) : 1;
+    const scale = layer ? layer.scale : 1;
     for (const [j, p] of pos[l]) {
       const a = layer ? layer.a[j] : 0;
       const v = Math.round(255 * Math.max(0, Math.min(1, a / scale)));

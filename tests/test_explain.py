@@ -273,6 +273,13 @@ def test_gradcheck_command_passes_on_a_model_and_on_a_fresh_network(
     d = json.loads(out)
     assert d["passed"] and [c["layer"] for c in d["layers"]] == [1, 2, 3]
     assert d["layers"][0]["weights_checked"] == 160
+    # the fresh network is built from its config in float64; cross-entropy alone picks softmax
+    code, out, err = run(
+        capsys, "gradcheck", "--layers", "20,6,4", "--cost", "cross-entropy", "--json"
+    )
+    assert code == 0, err
+    checked = json.loads(out)["checked"]
+    assert "output='softmax'" in checked and "dtype='float64'" in checked
 
 
 def test_gradcheck_command_exits_non_zero_on_a_broken_backprop(

@@ -34,8 +34,8 @@ from digitnet.network import Network
 #: Step of the finite differences. The five-point stencil's truncation error is O(h^4) ~ 1e-16,
 #: its rounding error about 1.5 eps C / h ~ 3e-12 C: together far below the 1e-6 checked.
 H = 1e-4
-#: The rounding noise of a five-point difference is about NOISE * eps * C / h (a margin of 3 over
-#: the largest seen on trained sigmoid, tanh and ReLU networks with every cost).
+#: The rounding noise of a five-point difference is about NOISE * eps * C / h, with a margin over
+#: what trained sigmoid, tanh and ReLU networks show with every cost.
 NOISE = 32
 
 

@@ -103,7 +103,12 @@ def register(subparsers: Any) -> None:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--layers", default="784,16,16,10", help="fresh network's sizes")
     g.add_argument("--activation", default="sigmoid", help="fresh network's hidden activation")
-    g.add_argument("--output", default=None, help="fresh network's output activation")
+    g.add_argument(
+        "--output",
+        default=None,
+        help="fresh network's output activation (default: softmax with --cost cross-entropy, "
+        "else the hidden one)",
+    )
     g.add_argument("--cost", default="quadratic", help="fresh network's cost")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     _data_options(g)
@@ -248,14 +253,16 @@ def run_gradcheck(args: argparse.Namespace) -> int:
             raise DigitnetError(
                 f"--layers must be sizes like 784,16,16,10, got {args.layers!r}"
             ) from None
-        net = Network(
-            sizes,
-            activation=args.activation,
-            output=args.output,
-            cost=args.cost,
-            seed=args.seed,
-            dtype="float64",
-        )
+        output = args.output or ("softmax" if args.cost == "cross-entropy" else args.activation)
+        config = {
+            "sizes": sizes,
+            "activation": args.activation,
+            "output": output,
+            "cost": args.cost,
+            "init": "normal",
+            "dtype": "float64",
+        }
+        net = Network.from_config(config, seed=args.seed)
         rng = np.random.default_rng(args.seed)
         X = rng.random((args.examples, sizes[0]))
         y = rng.integers(0, sizes[-1], size=args.examples)

@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from digitnet import views
+from digitnet import metrics, views
 from digitnet.cli import main
 from digitnet.commands import inside
 from digitnet.errors import DigitnetError
@@ -143,6 +143,18 @@ def test_confusion_matrix_counts_the_networks_answers(trained):
     expected = views.confusion_matrix(y, net.predict(X), 10)
     np.testing.assert_allclose(matrix.images[0].get_array().sum(axis=1), 1.0)
     assert np.trace(expected) == round(accuracy * 500)
+
+
+def test_the_confusion_matrix_is_one_function_counting_true_class_by_answer():
+    assert views.confusion_matrix is metrics.confusion_matrix
+    y_true, y_pred = np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2])
+    np.testing.assert_array_equal(
+        metrics.confusion_matrix(y_true, y_pred, 3), [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    )
+    with pytest.raises(DigitnetError, match="as many answers as labels"):
+        metrics.confusion_matrix(y_true, y_pred[:5], 3)
+    with pytest.raises(DigitnetError, match=r"answers must be in 0\.\.1"):
+        metrics.confusion_matrix(y_true % 2, y_pred, 2)
 
 
 def test_mistakes_are_wrong_and_most_confident_first(trained):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from digitnet.metrics import confusion_matrix
 from digitnet.network import Network
 from digitnet.views._common import (
     NEGATIVE,
@@ -22,13 +23,6 @@ from digitnet.views._common import (
     outputs,
     show_image,
 )
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts (n_classes, n_classes): row = the true class, column = the network's answer."""
-    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
 
 
 def confusion(

@@ -196,12 +196,9 @@ def test_load_downloads_only_when_allowed(
     monkeypatch.setattr(load_module, "fetch", local_fetch)
     monkeypatch.setenv("DIGITNET_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("DIGITNET_DATA", raising=False)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-
-    data = load("mnist", data_dir=empty)  # not allowed: the embedded sample, no request
+    data = load("mnist")  # not allowed: the embedded sample, no request
     assert data.embedded and calls == []
-    data = load("mnist", data_dir=empty, allow_download=True)
+    data = load("mnist", allow_download=True)
     assert calls == ["mnist"] and not data.embedded
     assert data.source == f"full MNIST from {tmp_path / 'cache' / 'mnist'} (downloaded)"
     assert np.array_equal(data.y_test[:5], [7, 2, 1, 0, 4])
@@ -215,8 +212,10 @@ def test_load_falls_back_when_download_fails(
     monkeypatch.setattr(load_module, "fetch", lambda spec: real_fetch(spec, mirrors=[refused]))
     monkeypatch.setenv("DIGITNET_CACHE", str(tmp_path))
     monkeypatch.delenv("DIGITNET_DATA", raising=False)
-    data = load("mnist", data_dir=tmp_path / "nowhere", allow_download=True)
+    data = load("mnist", allow_download=True)
     assert data.embedded and "download failed" in data.source
     with pytest.raises(DigitnetError, match="connection refused"):
-        load("mnist", data_dir=tmp_path / "nowhere", allow_download=True, allow_embedded=False)
+        load("mnist", allow_download=True, allow_embedded=False)
+    with pytest.raises(DigitnetError, match="connection refused"):  # a named folder: no sample
+        load("mnist", data_dir=tmp_path / "nowhere", allow_download=True)
     assert leftovers(tmp_path) == []

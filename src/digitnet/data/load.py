@@ -90,14 +90,15 @@ def load(
 ) -> Dataset:
     """Load dataset ``name`` ("mnist", "fashion-mnist" or "kmnist").
 
-    ``data_dir`` is a folder holding ``<name>/`` with the four IDX files; it is searched before
-    ``$DIGITNET_DATA`` and the user cache. ``validation`` is how many of the last training
-    images form the validation set (0 for none). If the full data is not found, it is downloaded
-    into the cache only when ``allow_download`` is true; failing that, MNIST falls back to the
-    embedded sample when ``allow_embedded`` is true, with ``validation`` scaled to the sample's
-    size (10,000 of 60,000 becomes 1,667 of 10,000). Otherwise raises :class:`DigitnetError`
-    saying where it looked and how to get the data. Corrupt files are always an error, never a
-    reason to fall back.
+    ``data_dir`` is a folder holding ``<name>/`` with the four IDX files; when it is given, it is
+    the only place searched. Without it, ``$DIGITNET_DATA`` and the user cache are. ``validation``
+    is how many of the last training images form the validation set (0 for none). If the full
+    data is not found, it is downloaded into the cache only when ``allow_download`` is true;
+    failing that, and only when no ``data_dir`` was named, MNIST falls back to the embedded
+    sample when ``allow_embedded`` is true, with ``validation`` scaled to the sample's size
+    (10,000 of 60,000 becomes 1,667 of 10,000). Otherwise raises :class:`DigitnetError` saying
+    where it looked and how to get the data. Corrupt files are always an error, never a reason to
+    fall back.
     """
     spec = registry.get(name)
     if isinstance(validation, bool) or not isinstance(validation, int | np.integer):
@@ -105,6 +106,7 @@ def load(
     validation = int(validation)
     found, notes = sources.locate(spec, data_dir)
     reason = "full data not found"
+    allow_embedded = allow_embedded and data_dir is None
     if found is None and allow_download:
         try:
             result = fetch(spec)

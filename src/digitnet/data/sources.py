@@ -49,10 +49,12 @@ class Place:
 
 
 def places(data_dir: str | Path | None = None) -> list[Place]:
-    """The data roots to search, in order. An unset or empty ``$DIGITNET_DATA`` is skipped."""
-    found = []
+    """The data roots to search, in order: only ``data_dir`` when one is named (a folder the user
+    chose is never silently replaced by another), else ``$DIGITNET_DATA`` (skipped when unset or
+    empty) and the user cache."""
     if data_dir is not None:
-        found.append(Place("--data-dir", Path(data_dir).expanduser()))
+        return [Place("--data-dir", Path(data_dir).expanduser())]
+    found = []
     env = os.environ.get(ENV_DATA)
     if env:
         found.append(Place(ENV_DATA, Path(env).expanduser()))

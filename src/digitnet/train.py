@@ -119,6 +119,9 @@ class History:
     best_epoch: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The history as plain data: ``{"epochs": [EpochRecord fields, ...], "stopped",
+        "best_epoch"}``. Missing measurements stay NaN here; a model file's header writes them as
+        null (JSON has no NaN), and :meth:`from_dict` reads null back as NaN."""
         return {
             "epochs": [asdict(r) for r in self.epochs],
             "stopped": self.stopped,
@@ -127,9 +130,16 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
+        """The history :meth:`to_dict` (or a model file's header) describes; a null measurement
+        becomes NaN. Raises :class:`DigitnetError` when the records are not EpochRecords."""
+        if not isinstance(d, dict) or not isinstance(d.get("epochs", []), list):
+            raise DigitnetError("history in the model file is malformed: not a dict of epochs")
         try:
-            epochs = [EpochRecord(**r) for r in d.get("epochs", [])]
-        except TypeError as err:
+            epochs = [
+                EpochRecord(**{k: math.nan if v is None else v for k, v in r.items()})
+                for r in d.get("epochs", [])
+            ]
+        except (TypeError, AttributeError) as err:
             raise DigitnetError(f"history in the model file is malformed: {err}") from None
         return cls(epochs, d.get("stopped", "finished"), d.get("best_epoch"))
 

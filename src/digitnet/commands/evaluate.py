@@ -3,7 +3,9 @@
 ``eval`` scores a model on its dataset's test set: accuracy, per-class precision and recall, the
 confusion matrix and the cost, beside the naive average-darkness classifier of Nielsen's book.
 ``predict`` reads photos or drawings of digits, prepares them the way MNIST was made (see
-:mod:`digitnet.preprocess`) and prints the network's answer with its top three probabilities.
+:mod:`digitnet.preprocess`) and prints the network's answer (:meth:`Network.predict`) with its top
+three probabilities (:meth:`Network.predict_proba`). Both commands answer with the most active
+output neuron and break ties the same way: the lowest numbered neuron wins.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def average_darkness(X_train: np.ndarray, y_train: np.ndarray, X: np.ndarray) ->
 
 
 def scores(net: Network, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, Any]:
+    """Accuracy, cost, per-class precision and recall and the confusion matrix on (X, y). Each
+    answer is the most active output neuron, the lowest numbered among equals, as
+    :meth:`Network.predict` and ``digitnet predict`` answer."""
     trace = net.trace(X)
     predicted = np.argmax(trace.output, axis=1)
     counts = confusion_matrix(y, predicted, n_classes)
@@ -103,15 +108,15 @@ def run_predict(args: argparse.Namespace) -> int:
 
     net, header = load_model(args.model)
     X = np.stack([to_mnist(path) for path in args.images])
-    P = probabilities(net, X)
+    digits = net.predict(X)
+    P = net.predict_proba(X)
     results = []
-    for path, p in zip(args.images, P, strict=True):
-        order = np.argsort(p)[::-1]
+    for path, digit, p in zip(args.images, digits, P, strict=True):
         results.append({
             "file": str(path),
-            "digit": int(order[0]),
+            "digit": int(digit),
             "probabilities": [float(v) for v in p],
-            "top3": [[int(k), float(p[k])] for k in order[:3]],
+            "top3": [[int(k), float(p[k])] for k in ranked(p, int(digit))[:3]],
         })  # fmt: skip
     if args.json:
         print(json.dumps([{k: r[k] for k in ("file", "digit", "probabilities")} for r in results]))
@@ -122,11 +127,7 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def probabilities(net: Network, X: np.ndarray) -> np.ndarray:
-    """The network's output as probabilities: softmax outputs as they are, others normalised."""
-    a = net.feedforward(X).astype(np.float64)
-    if net.output == "softmax":
-        return a
-    a = np.clip(a, 0, None)
-    total = a.sum(axis=1, keepdims=True)
-    return np.where(total > 0, a / np.where(total > 0, total, 1), 1 / a.shape[1])
+def ranked(p: np.ndarray, digit: int) -> list[int]:
+    """The classes to show for one image: its answer first, then the rest by falling
+    probability, the lower class first among equal ones."""
+    return [digit] + [int(k) for k in np.argsort(-p, kind="stable") if k != digit]

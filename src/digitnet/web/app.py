@@ -45,7 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digitnet import __version__
 from digitnet.errors import DigitnetError
-from digitnet.model_io import header_for, save_model
+from digitnet.model_io import model_header, recipe_of, save_model
 from digitnet.network import Network, Trace
 from digitnet.train import TrainConfig
 from digitnet.views.diagram import MAX_NEURONS, diagram_selection
@@ -298,7 +298,7 @@ def create_app(
             f"the web app draws 28x28 digits: the network's input layer must have {N_INPUTS} "
             f"neurons, not {net.sizes[0]}"
         )
-    served = Served(net, header or header_for(net), data)
+    served = Served(net, header or model_header(net), data)
     loaded: dict[str, Any] = {}
     if data is not None and len(getattr(data, "y_train", ())):
         loaded[data.name] = data
@@ -317,12 +317,13 @@ def create_app(
 
     def adopt(job: Job, dataset: Any) -> None:
         extra = {
-            "dataset": {"name": dataset.name, "source": dataset.source},
+            "recipe": recipe_of(job.net, job.config, dataset),
+            "dataset": dataset,
             "training": job.config.to_dict(),
             "history": _json_safe(job.history.to_dict()),
             "trained_live": job.settings,
         }
-        new = Served(job.net, header_for(job.net, **extra), dataset, served_box[0].version + 1)
+        new = Served(job.net, model_header(job.net, **extra), dataset, served_box[0].version + 1)
         served_box[0] = new
         if save_dir is not None:
             path = Path(save_dir) / f"live-{job.id}-v{new.version}.npz"

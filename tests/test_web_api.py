@@ -235,11 +235,14 @@ def test_test_images_random_and_mistakes(client: TestClient, net, mnist) -> None
         assert len(im["pixels"]) == 784
     wrong = client.get("/api/test-images", params={"mode": "mistakes", "count": 30}).json()
     predicted = net.predict(mnist.X_test)
+    probabilities = net.predict_proba(mnist.X_test)
     assert wrong["mistakes"] == int((predicted != mnist.y_test).sum())
     assert 0 < wrong["mistakes"] < 1000
     for im in wrong["images"]:
         assert im["prediction"] != im["label"]
         assert im["prediction"] == predicted[im["index"]]
+        p = probabilities[im["index"], im["prediction"]]
+        assert im["confidence"] == pytest.approx(p, abs=1e-4)
     assert_error(client.get("/api/test-images", params={"mode": "best"}), 422)
     assert_error(client.get("/api/test-images", params={"count": 10**6}), 422)
 

@@ -106,10 +106,13 @@ class Served:
         return tuple(str(j) for j in range(self.net.sizes[-1]))
 
     def test_answers(self) -> tuple[np.ndarray, np.ndarray]:
-        """(prediction, confidence) for every test image, computed once per network."""
+        """(prediction, confidence) (n,) each for every test image, computed once per network:
+        the most active output neuron, and its probability from :meth:`Network.predict_proba`."""
         if self._test_answers is None:
-            out = self.net.feedforward(self.data.X_test)  # (n, 10)
-            self._test_answers = (out.argmax(axis=1), out.max(axis=1))
+            X = self.data.X_test
+            predicted = self.net.predict(X)
+            probabilities = self.net.predict_proba(X)  # (n, n_L)
+            self._test_answers = (predicted, probabilities[np.arange(len(X)), predicted])
         return self._test_answers
 
 

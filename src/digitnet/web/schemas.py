@@ -234,7 +234,7 @@ class TestImage(BaseModel):
     label_name: str
     prediction: int
     prediction_name: str
-    confidence: float
+    confidence: float = Field(description="the answer's probability (Network.predict_proba)")
     pixels: list[int] = Field(description="784 grey levels 0..255, ink high")
 
 

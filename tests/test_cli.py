@@ -46,7 +46,7 @@ def test_train_writes_a_model_with_its_recipe_and_history(lessons_model, capsys)
     net, header = load_model(lessons_model)
     assert net.sizes == [784, 16, 16, 10] and net.activation == "sigmoid"
     assert header["cost"] == "quadratic"
-    assert header["training"]["lr"] == 3.0 and header["training"]["batch_size"] == 10
+    assert header["training"]["lr"] == 1.5 and header["training"]["batch_size"] == 10
     assert header["dataset"]["name"] == "mnist" and len(header["dataset"]["checksum"]) == 64
     epochs = header["history"]["epochs"]
     assert len(epochs) == 1 and epochs[0]["test_accuracy"] > 0.85

@@ -63,6 +63,7 @@ class TrainConfig:
             ("step_factor", 0 < self.step_factor <= 1, "must be in (0, 1]"),
             ("patience", self.patience is None or self.patience >= 1, "must be at least 1"),
             ("monitor", self.monitor >= 0, "must not be negative"),
+            ("seed", isinstance(self.seed, int) and self.seed >= 0, "must be a whole number >= 0"),
         ]
         for name, ok, why in checks:
             if not ok:

@@ -190,7 +190,7 @@ def test_explore_mistakes_then_screenshot(page: Page) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     shot_path = (
         README_SCREENSHOT
-        if os.environ.get("DIGITNET_shot_path") == "1"
+        if os.environ.get("DIGITNET_SCREENSHOT") == "1"
         else Path(tempfile.mkdtemp()) / "web-app.png"
     )
     png = page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 760})

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from digitnet.metrics import confusion_matrix
 from digitnet.model_io import load_model
 from digitnet.network import Network
 
@@ -34,13 +35,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(func=run_predict)
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """counts[i, j]: how many examples of class i were answered j."""
-    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
 
 
 def average_darkness(X_train: np.ndarray, y_train: np.ndarray, X: np.ndarray) -> np.ndarray:

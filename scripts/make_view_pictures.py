@@ -1,6 +1,6 @@
 """Draw one picture of each view into docs/views/, from a real trained network.
 
-Trains the lessons' network (784-16-16-10, sigmoid, quadratic cost, SGD with eta = 3 on
+Trains the lessons' network (784-16-16-10, sigmoid, quadratic cost, SGD with eta = 1.5 on
 mini-batches of 10) on MNIST for a few epochs while recording its path through weight space,
 then saves every view of :mod:`digitnet.views` as a compact PNG (a 256-colour palette; each under
 150 KB). Run from the repository root:
@@ -55,7 +55,7 @@ def main() -> None:
     data = load("mnist", data_dir=args.data_dir)
     net = Network([784, 16, 16, 10], activation="sigmoid", cost="quadratic", seed=args.seed)
     recorder = views.record_trajectory(net)
-    config = TrainConfig(epochs=args.epochs, batch_size=10, lr=3.0, seed=args.seed)
+    config = TrainConfig(epochs=args.epochs, batch_size=10, lr=1.5, seed=args.seed)
     history = train_on(net, data, config, callback=recorder)
     log.info("trained: %.2f%% test accuracy", 100 * history.last.test_accuracy)
 

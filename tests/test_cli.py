@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from digitnet.cli import main
+from digitnet.commands import run as run_command
 from digitnet.commands import train as train_command
 from digitnet.errors import DigitnetError
 from digitnet.model_io import load_model, save_model
@@ -97,14 +98,14 @@ def test_a_saved_model_predicts_bit_identically_in_a_fresh_process(lessons_model
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, shared_data, capsys, monkeypatch):
     out = tmp_path / "m.npz"
-    original = train_command.ConsoleProgress.on_batches
+    original = run_command.ConsoleProgress.on_batches
 
     def interrupt_in_epoch_2(self, epoch, done, n_batches):
         original(self, epoch, done, n_batches)
         if epoch == 2:
             self.stop_requested = True  # what the SIGINT handler does
 
-    monkeypatch.setattr(train_command.ConsoleProgress, "on_batches", interrupt_in_epoch_2)
+    monkeypatch.setattr(run_command.ConsoleProgress, "on_batches", interrupt_in_epoch_2)
     args = ["train", "--layers", "784,16,10", "--epochs", "3", "--data-dir", shared_data,
             "--out", out]  # fmt: skip
     code, _, err = run(capsys, *args)
@@ -115,7 +116,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, shared_data, ca
     _, header = load_model(checkpoint)
     assert [e["epoch"] for e in header["history"]["epochs"]] == [1]
 
-    monkeypatch.setattr(train_command.ConsoleProgress, "on_batches", original)
+    monkeypatch.setattr(run_command.ConsoleProgress, "on_batches", original)
     code, stdout, err = run(capsys, *args, "--resume")
     assert code == 0, err
     _, header = load_model(out)
@@ -163,16 +164,20 @@ def test_augment_options_become_an_augmentation():
         train_command.parse_augment("flip=maybe")
 
 
-def test_the_signal_handler_asks_for_a_stop_then_aborts():
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_the_signal_handler_asks_for_a_stop_then_aborts(name):
     import os
     import signal
 
-    progress = train_command.ConsoleProgress(1, lambda: None)
-    with train_command.stop_on_ctrl_c(progress):
-        os.kill(os.getpid(), signal.SIGINT)
-        assert progress.stop_requested
+    signum = getattr(signal, name)
+    before = signal.getsignal(signum)
+    progress = run_command.ConsoleProgress(1, lambda: None)
+    with run_command.stop_on_signals(progress):
+        os.kill(os.getpid(), signum)
+        assert progress.stop_requested and progress.stopped_by == signum
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signum) is before
 
 
 @pytest.mark.parametrize(

@@ -488,13 +488,14 @@ def test_serve_without_a_model_trains_the_lessons_network_first(
     trained = []
 
     def fake_run_training(recipe, out, data_dir, validation, resume=False):
+        from digitnet.commands.run import Run
         from digitnet.train import History
 
         trained.append(recipe)
         save_model(out, net)
-        return net, History(), None
+        return Run(net, History(), None)
 
-    monkeypatch.setattr("digitnet.commands.train.run_training", fake_run_training)
+    monkeypatch.setattr("digitnet.commands.run.run_training", fake_run_training)
     monkeypatch.setattr("digitnet.web.server.serve", lambda *a, **k: None)
     from digitnet.cli import main
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -61,3 +62,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digitnet: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`digitnet eval M | head -1`)
+        _silence_stdout()
+        return 1
+    except OSError as err:  # the environment: a full disk, a read-only folder, a missing file
+        print(f"digitnet: error: {describe_os_error(err)}", file=sys.stderr)
+        return 1
+
+
+def describe_os_error(err: OSError) -> str:
+    """One line for an OSError: the file it concerns and the system's reason."""
+    reason = err.strerror or str(err)
+    return f"{err.filename}: {reason}" if err.filename else reason
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass

@@ -8,6 +8,7 @@ anything fails on the way, the temporary file is removed and an earlier file is 
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -26,12 +27,46 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return True
+
+
+def remove_stale_parts(final: Path) -> list[Path]:
+    """Delete the temporary files of earlier writes of ``final`` whose writer is gone (killed in
+    the middle of a write, say); a write still under way in a live process is left alone.
+    Returns what was deleted."""
+    removed = []
+    for part in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
+        pid = part.name[len(final.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        try:
+            part.unlink()
+            removed.append(part)
+        except OSError:
+            pass
+    return removed
+
+
 @contextmanager
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; when the body succeeds it becomes ``final``."""
+    """Yield a temporary path beside ``final``; when the body succeeds it becomes ``final``.
+
+    The temporary file is named ``.NAME.PID.RANDOM.part`` after the writing process, so that the
+    next write of ``final`` can delete what a killed writer left behind."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    remove_stale_parts(final)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{final.name}.{os.getpid()}.", suffix=".part", dir=final.parent
+    )
     os.close(fd)
     tmp = Path(name)
     try:

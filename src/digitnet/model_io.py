@@ -20,7 +20,7 @@ import os
 import re
 import zipfile
 from pathlib import Path, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from digitnet import __version__
 from digitnet.errors import DigitnetError
 from digitnet.files import atomic_write
 from digitnet.network import CONFIG_KEYS, Network
+
+if TYPE_CHECKING:
+    from digitnet.train import TrainingState
 
 FORMAT = "digitnet-model"
 FORMAT_VERSION = 1
@@ -195,15 +198,20 @@ def save_model(
     path: str | os.PathLike,
     net: Network,
     trajectory: np.ndarray | None = None,
+    state: TrainingState | None = None,
     **extra: Any,
 ) -> Path:
     """Write ``net`` to ``path`` (an ``.npz``) atomically, with the header :func:`model_header`
     builds from ``extra`` (``recipe``, ``dataset``, ``training``, ``history``, any other field).
 
     ``trajectory`` (T, n_params) holds the parameters, flattened in the order of
-    ``Network.parameters()``, at T moments of training; it is stored as float32.
+    ``Network.parameters()``, at T moments of training; it is stored as float32. ``state`` is
+    the :class:`~digitnet.train.TrainingState` that lets ``digitnet train --resume`` continue
+    the run exactly: the header's ``state`` field and the arrays ``state.NAME``.
     """
     path = Path(path)
+    if state is not None and state.started:
+        extra["state"] = {"rng": state.rng, "optimizer": state.optimizer_name}
     header = model_header(net, **extra)
     try:
         text = json.dumps(header, allow_nan=False, separators=(",", ":"))
@@ -214,6 +222,11 @@ def save_model(
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
     if trajectory is not None:
         arrays["trajectory"] = np.asarray(trajectory, dtype=np.float32)
+    if state is not None and state.started:
+        for name, value in state.optimizer.items():
+            arrays[f"state.{name}"] = value
+        if state.best is not None:
+            arrays["state.best"] = state.best
     arrays["header"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
         np.savez(f, **arrays)
@@ -246,6 +259,39 @@ def read_trajectory(path: str | os.PathLike) -> np.ndarray | None:
             f"but the network has {n_params} parameters"
         )
     return trajectory
+
+
+def read_state(path: str | os.PathLike) -> TrainingState | None:
+    """The training state saved with the model (see :func:`save_model`), or None if it has
+    none. Raises :class:`DigitnetError` for a state that is damaged or does not fit."""
+    from digitnet.train import TrainingState
+
+    path = Path(path)
+    with _open(path) as npz:
+        header = _header(path, npz)
+        saved = header.get("state")
+        if saved is None:
+            return None
+        if not isinstance(saved, dict) or not isinstance(saved.get("rng"), dict):
+            raise DigitnetError(f"{path}: header field 'state' is malformed")
+        sizes = header["sizes"]
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        arrays = {}
+        for name in npz.files:
+            if not name.startswith("state."):
+                continue
+            a = _array(path, npz, name)
+            expected = (1,) if name == "state.t" else (n_params,)
+            if a.shape != expected or a.dtype.kind not in "fi" or not np.all(np.isfinite(a)):
+                raise DigitnetError(
+                    f"{path}: array {name} has shape {a.shape} and dtype {a.dtype}, not a state "
+                    f"of this network's {n_params} parameters"
+                )
+            arrays[name.removeprefix("state.")] = a
+    best = arrays.pop("best", None)
+    if "t" not in arrays:
+        raise DigitnetError(f"{path}: the training state lacks its step count (state.t)")
+    return TrainingState(saved["rng"], arrays, str(saved.get("optimizer", "")), best)
 
 
 def load_model(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:

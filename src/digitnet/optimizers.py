@@ -23,9 +23,33 @@ class SGD:
     """Plain stochastic gradient descent: p <- p - eta g."""
 
     name = "sgd"
+    STATE: tuple[str, ...] = ()  # the attributes holding per-parameter state, lists of arrays
 
     def __init__(self, params: Sequence[np.ndarray]) -> None:
         self.t = 0  # steps taken
+
+    def state(self) -> dict[str, np.ndarray]:
+        """A copy of everything the next steps depend on: each state list as one vector laid out
+        as ``Network.parameter_vector()``, and the step count ``t`` (as a 1-element array)."""
+        vectors = {
+            name: np.concatenate([a.ravel() for a in getattr(self, name)]) for name in self.STATE
+        }
+        return {"t": np.array([self.t], np.int64), **vectors}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`state`: the step count and every state vector, in place."""
+        missing = [name for name in ("t", *self.STATE) if name not in state]
+        if missing:
+            raise DigitnetError(f"{self.name} state lacks {', '.join(missing)}")
+        for name in self.STATE:
+            arrays, vector = getattr(self, name), np.asarray(state[name])
+            if vector.shape != (sum(a.size for a in arrays),):
+                raise DigitnetError(f"{self.name} state {name} has shape {vector.shape}")
+            offset = 0
+            for a in arrays:
+                a.reshape(-1)[...] = vector[offset : offset + a.size]
+                offset += a.size
+        self.t = int(np.asarray(state["t"]).reshape(-1)[0])
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
@@ -37,6 +61,7 @@ class Momentum(SGD):
     """Heavy ball: v <- mu v - eta g; p <- p + v. The velocity remembers past steps."""
 
     name = "momentum"
+    STATE = ("v",)
 
     def __init__(self, params: Sequence[np.ndarray], mu: float = 0.9) -> None:
         super().__init__(params)
@@ -72,6 +97,7 @@ class Adam(SGD):
     second moments, with bias correction. eta around 1e-3 is the usual start."""
 
     name = "adam"
+    STATE = ("m", "v")
 
     def __init__(
         self,

@@ -152,6 +152,28 @@ class History:
         return self.epochs[-1]
 
 
+@dataclass
+class TrainingState:
+    """Everything besides the weights and the history that decides how a run goes on, as of the
+    end of its last whole epoch: the random generator (the data order, dropout, augmentation),
+    the optimizer's state (:meth:`digitnet.optimizers.SGD.state`), and with early stopping the
+    best parameters so far (a parameter vector).
+
+    :func:`train` fills a state it is given at the start and at the end of every epoch. Given
+    back with the weights and the history of that same moment, it makes a run continue exactly,
+    bit for bit, as if it had never stopped.
+    """
+
+    rng: dict[str, Any] | None = None
+    optimizer: dict[str, np.ndarray] = field(default_factory=dict)
+    optimizer_name: str = ""
+    best: np.ndarray | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.rng is not None
+
+
 class Callback:
     """Hooks for progress reports. Set ``stop_requested`` to end training after the current
     mini-batch step (the weights are never left half-updated)."""
@@ -223,13 +245,17 @@ def train(
     y_test: np.ndarray | None = None,
     callback: Callback | None = None,
     history: History | None = None,
+    state: TrainingState | None = None,
 ) -> History:
     """Train ``net`` in place on (X_train (n, n_0), y_train (n,)) and return its history.
 
     Each mini-batch step is ``config.engine``'s (see :func:`make_step`). Pass an earlier
-    ``history`` to continue (resume) training after its last epoch; the optimizer state starts
-    afresh. Raises :class:`TrainingDiverged` (keeping the last good weights) if the
-    cost becomes NaN or infinite.
+    ``history`` to continue training after its last epoch, and the :class:`TrainingState` of that
+    moment to continue exactly (without it the optimizer and the random generator start afresh).
+    A ``state`` is kept up to date at every epoch's end; with one, a run stopped in the middle of
+    an epoch (``callback.stop_requested``) is left as it was at the end of its last whole epoch,
+    the moment the state describes. Raises :class:`TrainingDiverged` (keeping the last good
+    weights) if the cost becomes NaN or infinite.
     """
     config = config or TrainConfig()
     config.validate()
@@ -264,6 +290,18 @@ def train(
     X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
     y_batch = np.empty(min(bs, n), y_train.dtype)
     step = make_step(net, config, min(bs, n))
+    if state is not None and state.started:
+        _continue_from(state, rng, step, config)
+    elif state is not None:
+        _snapshot(state, rng, step, best_params)
+    if len(X_val):  # early stopping's bookkeeping, as the earlier epochs left it
+        for r in history.epochs:
+            if r.validation_accuracy > best_acc:
+                best_acc, since_best = r.validation_accuracy, 0
+            else:
+                since_best += 1
+        if config.patience is not None and state is not None and state.best is not None:
+            best_params = _split_like(net, state.best)
     augment = config.augment if getattr(config.augment, "enabled", True) else None
     if augment is not None:
         from digitnet.data import augment_batch
@@ -287,6 +325,8 @@ def train(
                 step(X, y, lr, rng)
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
                     history.stopped = "interrupted"
+                    if state is not None:  # back to the moment the state describes
+                        net.set_parameters(good_params)
                     return history
                 if (i + 1) % callback.batch_report_every == 0:
                     callback.on_batches(epoch, i + 1, n_batches)
@@ -319,11 +359,6 @@ def train(
                 )
             good_params = net.copy_parameters()
             history.epochs.append(record)
-            callback.on_epoch_end(record, net)
-            if callback.stop_requested:
-                history.stopped = "interrupted"
-                return history
-
             if len(X_val):
                 if val_acc > best_acc:
                     best_acc, since_best, history.best_epoch = val_acc, 0, epoch
@@ -331,12 +366,55 @@ def train(
                         best_params = net.copy_parameters()
                 else:
                     since_best += 1
-                if config.patience is not None and since_best >= config.patience:
-                    history.stopped = "early-stopping"
-                    break
+            if state is not None:
+                _snapshot(state, rng, step, best_params)
+            callback.on_epoch_end(record, net)
+            if callback.stop_requested:
+                history.stopped = "interrupted"
+                return history
+            if config.patience is not None and since_best >= config.patience:
+                history.stopped = "early-stopping"
+                break
     if best_params is not None and history.stopped == "early-stopping":
         net.set_parameters(best_params)
     return history
+
+
+def _snapshot(
+    state: TrainingState,
+    rng: np.random.Generator,
+    step: Any,
+    best_params: list[np.ndarray] | None,
+) -> None:
+    """Write the run's state as it is now into ``state``."""
+    state.rng = rng.bit_generator.state
+    state.optimizer = step.optimizer.state()
+    state.optimizer_name = step.optimizer.name
+    state.best = None if best_params is None else np.concatenate([p.ravel() for p in best_params])
+
+
+def _continue_from(
+    state: TrainingState, rng: np.random.Generator, step: Any, config: TrainConfig
+) -> None:
+    """Put the generator and the optimizer back as ``state`` says."""
+    if state.optimizer_name != config.optimizer:
+        raise DigitnetError(
+            f"the saved state is of optimizer {state.optimizer_name!r}, not {config.optimizer!r}"
+        )
+    try:
+        rng.bit_generator.state = state.rng
+    except (TypeError, ValueError, KeyError) as err:
+        raise DigitnetError(f"the saved random generator state is unusable ({err})") from None
+    step.optimizer.set_state(state.optimizer)
+
+
+def _split_like(net: Network, theta: np.ndarray) -> list[np.ndarray]:
+    """The parameter vector ``theta`` as arrays shaped like ``net.parameters()``."""
+    arrays, offset = [], 0
+    for p in net.parameters():
+        arrays.append(np.asarray(theta[offset : offset + p.size]).reshape(p.shape))
+        offset += p.size
+    return arrays
 
 
 def train_on(
@@ -346,6 +424,7 @@ def train_on(
     *,
     callback: Callback | None = None,
     history: History | None = None,
+    state: TrainingState | None = None,
 ) -> History:
     """:func:`train` on a ``digitnet.data.Dataset``: its training split, with its validation and
     test splits measured after every epoch."""
@@ -360,4 +439,5 @@ def train_on(
         y_test=data.y_test,
         callback=callback,
         history=history,
+        state=state,
     )

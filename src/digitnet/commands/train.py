@@ -8,27 +8,21 @@ Ctrl-C finishes the current mini-batch step, saves the checkpoint and says how t
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from tqdm import tqdm
-
 from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitnet.commands import non_negative_int, positive_int
+from digitnet.commands.run import run_training
 from digitnet.costs import COST_NAMES
 from digitnet.data.registry import DATASETS as DATASET_NAMES
 from digitnet.engine import ENGINES
 from digitnet.errors import DigitnetError
-from digitnet.model_io import load_model, read_trajectory, save_model
 from digitnet.network import INITS, Network
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES
 from digitnet.presets import PRESETS, get_preset
-from digitnet.train import Callback, EpochRecord, History, TrainConfig, train_on
+from digitnet.train import History, TrainConfig
 
 # command-line option -> (section, field) of the recipe
 NETWORK_OPTIONS = ("layers", "activation", "output", "cost", "init")
@@ -198,175 +192,42 @@ def load_data(name: str, data_dir: Path | None, validation: int = 10_000, downlo
     return load(name, data_dir=data_dir, validation=validation, allow_download=download)
 
 
-class ConsoleProgress(Callback):
-    """A tqdm bar per epoch on stderr (only on a terminal), a table row per epoch on stdout,
-    and a checkpoint written after every epoch."""
-
-    def __init__(self, total_epochs: int, save_checkpoint) -> None:
-        self.total_epochs = total_epochs
-        self.save_checkpoint = save_checkpoint
-        self.bar: tqdm | None = None
-        self.header_printed = False
-
-    def on_epoch_start(self, epoch: int, n_batches: int) -> None:
-        if not self.header_printed:
-            print(
-                f"{'epoch':>5}  {'cost':>8}  {'train':>7}  {'valid':>7}  {'test':>7}  "
-                f"{'seconds':>7}",
-                flush=True,
-            )
-            self.header_printed = True
-        self.bar = tqdm(
-            total=n_batches,
-            desc=f"epoch {epoch}/{self.total_epochs}",
-            unit="batch",
-            leave=False,
-            file=sys.stderr,
-            disable=None,
-            mininterval=0.2,
-        )
-
-    def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
-
-    def on_epoch_end(self, record: EpochRecord, network: Network) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-        tqdm.write(
-            f"{record.epoch:>5}  {record.train_cost:>8.4f}  {_pct(record.train_accuracy)}  "
-            f"{_pct(record.validation_accuracy)}  {_pct(record.test_accuracy)}  "
-            f"{record.seconds:>7.2f}",
-            file=sys.stdout,
-        )
-        self.save_checkpoint()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:>6.2f}%" if x == x else f"{'-':>7}"
-
-
-def checkpoint_path(out: Path) -> Path:
-    return out.with_name(out.stem + ".checkpoint.npz")
-
-
-@contextmanager
-def stop_on_ctrl_c(callback: Callback):
-    """The first Ctrl-C asks training to stop after the current step; a second one aborts."""
-
-    def handler(signum, frame):
-        if callback.stop_requested:
-            raise KeyboardInterrupt
-        callback.stop_requested = True
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: no handler, Ctrl-C behaves as usual
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def run_training(
-    recipe: dict[str, Any],
-    out: Path,
-    data_dir: Path | None,
-    validation: int,
-    download: bool = False,
-    resume: bool = False,
-) -> tuple[Network, History, Any]:
-    """Train the recipe's network, checkpointing beside ``out``; return (net, history, data)."""
-    ckpt = checkpoint_path(out)
-    history = History()
-    if resume:
-        if not ckpt.exists():
-            raise DigitnetError(f"no checkpoint to resume at {ckpt}")
-        net, header = load_model(ckpt)
-        saved = header.get("recipe")
-        if not isinstance(saved, dict):
-            raise DigitnetError(f"{ckpt}: checkpoint has no recipe to resume")
-        epochs = recipe["training"].get("epochs")
-        recipe = dict(saved, training=dict(saved["training"], epochs=epochs))
-        history = History.from_dict(header.get("history", {}))
-    net_kwargs = dict(recipe["network"])
-    config = make_config(recipe["training"], recipe["augment"])
-    if not resume:
-        net = Network.from_config(net_kwargs, seed=config.seed)
-    data = load_data(recipe["dataset"], data_dir, validation, download)
-    print(f"data: {data.source}", flush=True)
-    print(f"network: {net}", flush=True)
-
-    def header_extras() -> dict[str, Any]:
-        return {
-            "recipe": recipe,
-            "dataset": {"name": data.name, "checksum": data.checksum, "source": data.source},
-            "training": config.to_dict(),
-            "history": history.to_dict(),
-        }
-
-    # The parameters after every epoch, for the cost landscape's training path (small nets only).
-    trajectory: list[np.ndarray] = []
-    if net.n_params <= TRAJECTORY_MAX_PARAMS:
-        earlier = read_trajectory(ckpt) if resume else None
-        trajectory = list(earlier) if earlier is not None else [flat_copy(net)]
-
-    def save_checkpoint() -> None:
-        if trajectory and len(trajectory) <= len(history.epochs):
-            trajectory.append(flat_copy(net))
-        save_model(ckpt, net, trajectory=_stack(trajectory), **header_extras())
-
-    progress = ConsoleProgress(config.epochs, save_checkpoint)
-    try:
-        with stop_on_ctrl_c(progress):
-            train_on(net, data, config, callback=progress, history=history)
-    except DigitnetError:
-        save_checkpoint()
-        raise
-    finally:
-        progress.close()
-    if history.stopped == "interrupted":
-        save_checkpoint()
-        print(
-            f"interrupted: checkpoint saved to {ckpt}; resume with: digitnet train --out {out} "
-            f"--resume",
-            file=sys.stderr,
-        )
-        return net, history, data
-    save_model(out, net, trajectory=_stack(trajectory), **header_extras())
-    ckpt.unlink(missing_ok=True)
-    return net, history, data
-
-
-TRAJECTORY_MAX_PARAMS = 50_000
-
-
-def flat_copy(net: Network) -> np.ndarray:
-    return net.parameter_vector().astype(np.float32)
-
-
-def _stack(trajectory: list[np.ndarray]) -> np.ndarray | None:
-    return np.stack(trajectory) if trajectory else None
+def given_recipe(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe fields the user named on the command line (for ``--resume`` to check)."""
+    given: dict[str, Any] = {"network": {}, "training": {}}
+    if args.layers:
+        given["network"]["sizes"] = recipe_from_args(args)["network"]["sizes"]
+    for name in ("activation", "output", "cost", "init", "dtype"):
+        if getattr(args, name, None) is not None:
+            given["network"][name] = getattr(args, name)
+    for name in TRAINING_OPTIONS:
+        if getattr(args, name, None) is not None:
+            given["training"][name] = getattr(args, name)
+    if args.augment is not None:
+        given["augment"] = parse_augment(args.augment)
+    for name in ("preset", "dataset", "validation"):
+        if getattr(args, name, None) is not None:
+            given[name] = getattr(args, name)
+    return given
 
 
 def run_train(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(args)
-    net, history, _ = run_training(
-        recipe, args.out, args.data_dir, recipe["validation"], args.download, args.resume
+    run = run_training(
+        recipe,
+        args.out,
+        args.data_dir,
+        recipe["validation"],
+        args.download,
+        args.resume,
+        given_recipe(args),
     )
-    if history.stopped == "interrupted":
-        return 130
-    last = history.last
+    if run.exit_code:
+        return run.exit_code
+    last = run.history.last
     print(
         f"test accuracy {100 * last.test_accuracy:.2f}% after {last.epoch} epochs "
-        f"({history.stopped}); model written to {args.out}"
+        f"({run.history.stopped}); model written to {args.out}"
     )
     return 0
 
@@ -387,9 +248,10 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.epochs:
         recipe["training"]["epochs"] = args.epochs
     model = out_dir / "model.npz"
-    net, history, data = run_training(recipe, model, args.data_dir, 10_000)
-    if history.stopped == "interrupted":
-        return 130
+    run = run_training(recipe, model, args.data_dir, 10_000)
+    if run.exit_code:
+        return run.exit_code
+    net, history, data = run.net, run.history, run.data
     written = [model]
     written += write_pictures(net, history, out_dir)
     print(f"test accuracy {100 * history.last.test_accuracy:.2f}% ({data.source})")

@@ -49,7 +49,6 @@ class Flush:
     """
 
     def __init__(self) -> None:
-        self.steps = 0
         self._flushed: list[tuple[list[np.ndarray], int]] = []
         self._scratch: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -61,11 +60,11 @@ class Flush:
         to_subnormal = math.log(math.sqrt(tiny) / tiny) / -math.log(decay)
         self._flushed.append((state, max(1, min(FLUSH_EVERY, int(to_subnormal / 2)))))
 
-    def count_step(self) -> None:
-        """One more step taken: flush the state whose turn it is."""
-        self.steps += 1
+    def after_step(self, t: int) -> None:
+        """Step t was taken: flush the state whose turn it is (a schedule of t alone, so that a
+        run continued from a saved state flushes when the uninterrupted run would)."""
         for state, every in self._flushed:
-            if self.steps % every == 0:
+            if t % every == 0:
                 for s in state:
                     self._flush_tiny(s)
 
@@ -98,7 +97,7 @@ class SGD(plain.SGD):
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
-        self.flush.count_step()
+        self.flush.after_step(self.t)
         for p, g in zip(params, grads, strict=True):
             eta_ = p.dtype.type(eta)
             for p_, g_ in pieces(p, g):
@@ -116,7 +115,7 @@ class Momentum(plain.Momentum, SGD):
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
-        self.flush.count_step()
+        self.flush.after_step(self.t)
         for p, g, v in zip(params, grads, self.v, strict=True):
             mu, eta_ = p.dtype.type(self.mu), p.dtype.type(eta)
             for p_, g_, v_ in pieces(p, g, v):
@@ -129,7 +128,7 @@ class Momentum(plain.Momentum, SGD):
         """The rest of a step whose velocity v <- mu v - eta g was already written by
         backprop's products: p <- p + v."""
         self.t += 1
-        self.flush.count_step()
+        self.flush.after_step(self.t)
         for p, v in zip(params, self.v, strict=True):
             axpy(1.0, v, p)
 
@@ -139,7 +138,7 @@ class Nesterov(plain.Nesterov, Momentum):
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
-        self.flush.count_step()
+        self.flush.after_step(self.t)
         for p, g, v in zip(params, grads, self.v, strict=True):
             mu, eta_ = p.dtype.type(self.mu), p.dtype.type(eta)
             for p_, g_, v_ in pieces(p, g, v):
@@ -159,7 +158,7 @@ class Adam(plain.Adam, SGD):
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], eta: float) -> None:
         self.t += 1
-        self.flush.count_step()
+        self.flush.after_step(self.t)
         step, eps_hat = self.corrected(eta)
         b1, b2 = self.beta1, self.beta2
         for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
@@ -184,6 +183,4 @@ def make_optimizer(name: str, params: Sequence[np.ndarray], momentum: float = 0.
         return Nesterov(params, momentum)
     if name == "adam":
         return Adam(params)
-    raise DigitnetError(
-        f"unknown optimizer {name!r}; choose one of: {', '.join(plain.OPTIMIZERS)}"
-    )
+    raise DigitnetError(f"unknown optimizer {name!r}; choose one of: {', '.join(plain.OPTIMIZERS)}")

@@ -131,7 +131,7 @@ def test_truncated_transfer(server: Server, tmp_path: Path) -> None:
     with pytest.raises(DigitnetError) as err:
         fetch("mnist", cache_dir=tmp_path, mirrors=[server.mirror("trunc")], progress=False)
     assert "transfer truncated at" in str(err.value) and "train-images-idx3-ubyte" in str(err.value)
-    assert list((tmp_path / "mnist").iterdir()) == []
+    assert not (tmp_path / "mnist").exists()  # nothing, not even an empty folder
     assert leftovers(tmp_path) == []
 
 
@@ -150,7 +150,7 @@ def test_no_network(refused: str, tmp_path: Path) -> None:
     message = str(err.value)
     assert "\n" not in message
     assert message.count("connection refused") == 2
-    assert list((tmp_path / "mnist").iterdir()) == []
+    assert not (tmp_path / "mnist").exists()  # nothing, not even an empty folder
 
 
 def test_invalid_cached_file_is_replaced(server: Server, tmp_path: Path) -> None:
@@ -219,3 +219,13 @@ def test_load_falls_back_when_download_fails(
     with pytest.raises(DigitnetError, match="connection refused"):  # a named folder: no sample
         load("mnist", data_dir=tmp_path / "nowhere", allow_download=True)
     assert leftovers(tmp_path) == []
+
+
+def test_a_failed_first_fetch_leaves_no_empty_dataset_folder(refused: str, tmp_path: Path) -> None:
+    with pytest.raises(DigitnetError, match="connection refused"):
+        fetch("mnist", cache_dir=tmp_path, mirrors=[refused], progress=False)
+    assert not (tmp_path / "mnist").exists()
+    (tmp_path / "mnist").mkdir()  # a folder that was there before stays
+    with pytest.raises(DigitnetError, match="connection refused"):
+        fetch("mnist", cache_dir=tmp_path, mirrors=[refused], progress=False)
+    assert (tmp_path / "mnist").is_dir()

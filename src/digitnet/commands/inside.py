@@ -67,7 +67,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--batch-size", type=positive_int, default=10, help="nudges: mini-batch size")
     p.add_argument("--steps", type=positive_int, default=25, help="landscape: grid points per axis")
-    p.add_argument("--seed", type=int, default=0, help="noise, nudges' batch, landscape's axes")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="noise, nudges' batch, landscape's axes"
+    )
     p.add_argument("--dpi", type=positive_int, default=100, help="PNG resolution (default 100)")
     _data_options(p)
     p.set_defaults(func=run_plot)
@@ -100,7 +102,7 @@ def register(subparsers: Any) -> None:
     g.add_argument(
         "--max-per-layer", type=positive_int, default=200, help="weights checked per layer"
     )
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=non_negative_int, default=0)
     g.add_argument("--layers", default="784,16,16,10", help="fresh network's sizes")
     g.add_argument("--activation", default="sigmoid", help="fresh network's hidden activation")
     g.add_argument(

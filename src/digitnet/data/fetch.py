@@ -207,10 +207,27 @@ def fetch(
     spec = name if isinstance(name, DatasetSpec) else get(name)
     folder = Path(cache_dir).expanduser() if cache_dir is not None else sources.cache_dir()
     folder = folder / spec.name
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise DigitnetError(f"{folder}: cannot create the cache folder ({err.strerror})") from None
+    try:
+        return FetchResult(spec, folder, _fetch_all(spec, folder, mirrors, timeout, progress))
+    except BaseException:
+        if created and not any(folder.iterdir()):  # a failed first fetch leaves no empty folder
+            folder.rmdir()
+        raise
+
+
+def _fetch_all(
+    spec: DatasetSpec,
+    folder: Path,
+    mirrors: Sequence[str] | None,
+    timeout: float,
+    progress: bool | None,
+) -> list[FileRecord]:
+    """Every file of ``spec`` into ``folder``: kept when already there and valid, else fetched."""
     mirror_list = list(spec.mirrors if mirrors is None else mirrors)
     records = []
     for file_spec in spec.files:
@@ -229,7 +246,7 @@ def fetch(
         if failure:
             record.failures.insert(0, failure)
         records.append(record)
-    return FetchResult(spec, folder, records)
+    return records
 
 
 def _identify(folder: Path) -> DatasetSpec | None:

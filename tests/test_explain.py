@@ -294,3 +294,37 @@ def test_gradcheck_command_exits_non_zero_on_a_broken_backprop(
     assert code == 1
     code, _, err = run(capsys, "gradcheck", "--tolerance", "0")
     assert code == 1 and "--tolerance must be positive" in err
+
+
+@pytest.fixture(scope="module")
+def relu_net(mnist):
+    """A ReLU network with softmax and cross-entropy (the modern preset's kind), trained 2 epochs
+    on 5,000 images: on 100 test images some z sit within a finite-difference step of 0."""
+    net = Network([784, 64, 32, 10], activation="relu", cost="cross-entropy", init="he", seed=1)
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.05, optimizer="momentum")
+    train(net, mnist.X_train[:5000], mnist.y_train[:5000], config)
+    return net
+
+
+def test_gradcheck_skips_the_points_where_a_step_crosses_a_relu_kink(relu_net, mnist, monkeypatch):
+    """A hidden neuron whose z for one image is put 1e-5 from ReLU's kink (within a step of the
+    finite difference): comparing its bias there fails a correct backprop, because the
+    difference straddles the kink. gradcheck skips such points, and the rest agree."""
+    X, y = mnist.X_test[:20], mnist.y_test[:20]
+    net = as_float64(relu_net)
+    z = net.trace(X).z[1]
+    j = int(np.argmax(np.abs(z[0])))  # a neuron that matters for image 0
+    net.b[0][j] -= z[0, j] - 1e-5  # z_j of image 0 is now 1e-5
+    result = gradcheck(net, X, y, max_per_layer=50)
+    assert result.passed, result.to_text()
+    assert result.layers[0].skipped >= 1 and "skipped" in result.to_text()
+    assert result.to_dict()["layers"][0]["skipped"] == result.layers[0].skipped
+    monkeypatch.setattr("digitnet.explain.KINKED", ())  # the same check without the skipping
+    assert not gradcheck(net, X, y, max_per_layer=50).passed
+
+
+def test_gradcheck_still_fails_a_broken_backprop_of_a_relu_network(relu_net, mnist, monkeypatch):
+    monkeypatch.setattr(Network, "backprop", scale_first_layer(Network.backprop))
+    result = gradcheck(relu_net, mnist.X_test[:100], mnist.y_test[:100], max_per_layer=100)
+    assert not result.passed
+    assert [c.layer for c in result.layers if c.max_error > result.tolerance] == [1]

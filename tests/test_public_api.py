@@ -72,56 +72,19 @@ def test_predict_proba_gives_rows_that_sum_to_1_and_agree_with_predict(output, c
     np.testing.assert_array_equal(np.argmax(P, axis=1)[clear], net.predict(X)[clear])
 
 
+GOOD = dict(sizes=[4, 2], activation="relu", output="softmax", cost="cross-entropy", init="he",
+            dtype="float32")  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "config,message",
     [
         ({"sizes": [4, 2], "activation": "relu"}, "missing output, cost, init, dtype"),
-        (
-            dict(
-                sizes=[4, 2],
-                activation="relu",
-                output="softmax",
-                cost="cross-entropy",
-                init="he",
-                dtype="float32",
-                seed=3,
-            ),
-            "unknown seed",
-        ),  # fmt: skip
+        (dict(GOOD, seed=3), "unknown seed"),
         ([4, 2], "a dict, not list"),
-        (
-            dict(
-                sizes="4,2",
-                activation="relu",
-                output="softmax",
-                cost="cross-entropy",
-                init="he",
-                dtype="float32",
-            ),
-            "sizes must list whole numbers",
-        ),  # fmt: skip
-        (
-            dict(
-                sizes=[4, 2],
-                activation="relu",
-                output="softmax",
-                cost="cross-entropy",
-                init="he",
-                dtype="float16",
-            ),
-            "dtype must be float32 or float64",
-        ),  # fmt: skip
-        (
-            dict(
-                sizes=[4, 2],
-                activation="swish",
-                output="softmax",
-                cost="cross-entropy",
-                init="he",
-                dtype="float32",
-            ),
-            "unknown activation 'swish'",
-        ),  # fmt: skip
+        (dict(GOOD, sizes="4,2"), "sizes must list whole numbers"),
+        (dict(GOOD, dtype="float16"), "dtype must be float32 or float64"),
+        (dict(GOOD, activation="swish"), "unknown activation 'swish'"),
     ],
 )
 def test_a_bad_config_is_one_error_naming_the_problem(config, message):

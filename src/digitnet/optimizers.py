@@ -130,16 +130,23 @@ class Adam(SGD):
             p -= f(step) * m / (np.sqrt(v) + f(eps_hat))  # p <- p - eta m_hat / (sqrt(v_hat) + eps)
 
 
-def make_optimizer(name: str, params: Sequence[np.ndarray], momentum: float = 0.9) -> SGD:
-    if name == "sgd":
-        return SGD(params)
-    if name == "momentum":
-        return Momentum(params, momentum)
-    if name == "nesterov":
-        return Nesterov(params, momentum)
-    if name == "adam":
-        return Adam(params)
-    raise DigitnetError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+KINDS: dict[str, type[SGD]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
+
+
+def make_optimizer(
+    name: str,
+    params: Sequence[np.ndarray],
+    momentum: float = 0.9,
+    kinds: dict[str, type[SGD]] | None = None,
+) -> SGD:
+    """The optimizer called ``name`` for ``params``; ``kinds`` maps names to the classes to use
+    (default: this module's; the engine passes its own)."""
+    kind = (kinds or KINDS).get(name)
+    if kind is None:
+        raise DigitnetError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    if issubclass(kind, Momentum):
+        return kind(params, momentum)
+    return kind(params)
 
 
 def learning_rate(

@@ -17,7 +17,6 @@ import numpy as np
 
 from digitnet import optimizers as plain
 from digitnet.engine.blas import axpy
-from digitnet.errors import DigitnetError
 
 # Elements per piece of an update: three float32 pieces (768 KB) stay in a core's cache.
 CHUNK = 65_536
@@ -174,13 +173,14 @@ class Adam(plain.Adam, SGD):
                 p_ -= f(step) * m_ / g_
 
 
+KINDS: dict[str, type[plain.SGD]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adam": Adam,
+}
+
+
 def make_optimizer(name: str, params: Sequence[np.ndarray], momentum: float = 0.9) -> SGD:
-    if name == "sgd":
-        return SGD(params)
-    if name == "momentum":
-        return Momentum(params, momentum)
-    if name == "nesterov":
-        return Nesterov(params, momentum)
-    if name == "adam":
-        return Adam(params)
-    raise DigitnetError(f"unknown optimizer {name!r}; choose one of: {', '.join(plain.OPTIMIZERS)}")
+    """The engine's optimizer called ``name`` (see :func:`digitnet.optimizers.make_optimizer`)."""
+    return plain.make_optimizer(name, params, momentum, KINDS)  # type: ignore[return-value]

@@ -96,7 +96,7 @@ def model_header(
     }
     header.update({key: value for key, value in described.items() if value is not None})
     header.update(extra)
-    return _strict_json(header)
+    return strict_json(header)
 
 
 def dataset_record(dataset: Any) -> dict[str, Any]:
@@ -178,19 +178,19 @@ def _as_dict(value: Any) -> Any:
     return value.to_dict() if hasattr(value, "to_dict") else value
 
 
-def _strict_json(value: Any) -> Any:
+def strict_json(value: Any) -> Any:
     """``value`` as plain JSON data: NaN and infinities become None, NumPy scalars and arrays
     Python numbers and lists, tuples lists, and dict keys strings."""
     if isinstance(value, np.ndarray):
-        return _strict_json(value.tolist())
+        return strict_json(value.tolist())
     if isinstance(value, np.generic):
-        return _strict_json(value.item())
+        return strict_json(value.item())
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _strict_json(v) for k, v in value.items()}
+        return {str(k): strict_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_strict_json(v) for v in value]
+        return [strict_json(v) for v in value]
     return value
 
 

@@ -45,7 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digitnet import __version__
 from digitnet.errors import DigitnetError
-from digitnet.model_io import model_header, recipe_of, save_model
+from digitnet.model_io import model_header, recipe_of, save_model, strict_json
 from digitnet.network import Network, Trace
 from digitnet.train import TrainConfig
 from digitnet.views.diagram import MAX_NEURONS, diagram_selection
@@ -264,19 +264,6 @@ def _describe(served: Served) -> dict[str, Any]:
     }
 
 
-def _json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None (JSON has no NaN)."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
-
-
 # -- the application --------------------------------------------------------------------------
 
 
@@ -323,7 +310,7 @@ def create_app(
             "recipe": recipe_of(job.net, job.config, dataset),
             "dataset": dataset,
             "training": job.config.to_dict(),
-            "history": _json_safe(job.history.to_dict()),
+            "history": strict_json(job.history.to_dict()),
             "trained_live": job.settings,
         }
         new = Served(job.net, model_header(job.net, **extra), dataset, served_box[0].version + 1)
@@ -381,7 +368,7 @@ def create_app(
     # -- the network -----------------------------------------------------------------------
     @app.get("/api/model", responses=ERRORS, summary="The network being served")
     def model() -> ModelInfo:
-        return _json_safe(_describe(served_box[0]))
+        return strict_json(_describe(served_box[0]))
 
     @app.post(
         "/api/predict",
@@ -578,7 +565,7 @@ def _busy_message(job: Job | None) -> str:
 
 
 def _sse(kind: str, data: Any) -> str:
-    return f"event: {kind}\ndata: {json.dumps(_json_safe(data), separators=(',', ':'))}\n\n"
+    return f"event: {kind}\ndata: {json.dumps(strict_json(data), separators=(',', ':'))}\n\n"
 
 
 async def _events(job: Job, trainer: Trainer, request: Request) -> AsyncIterator[str]:

@@ -3,13 +3,16 @@
 Without a MODEL it serves the newest model file under ``runs/``, or, when there is none, trains
 the lessons' network first (with a progress bar) and saves it as ``runs/model.npz``. It listens
 on 127.0.0.1 (this machine only) unless ``--host`` says otherwise, and prints the address.
-Networks trained live in the page are saved under ``runs/web/``, so the next ``digitnet serve``
-starts from the newest of them.
+Networks trained live in the page are saved under ``runs/web/`` (at most
+``digitnet.web.app.MAX_LIVE_MODELS`` of them): as ``candidate-*.npz`` until someone adopts one
+in the page, then as ``live-*.npz``. The next ``digitnet serve`` starts from the newest model
+file that is not a candidate.
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from typing import Any
 from digitnet.errors import DigitnetError
 
 RUNS = Path("runs")
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+WILDCARD = ("0.0.0.0", "::", "[::]")
 
 
 def register(subparsers: Any) -> None:
@@ -34,14 +39,18 @@ def register(subparsers: Any) -> None:
 
 
 def newest_model(runs: Path) -> Path | None:
-    """The most recently written model file under ``runs`` (checkpoints and other ``.npz``
-    files skipped), or None."""
+    """The most recently written model file under ``runs`` (checkpoints, live runs' candidates
+    that were never adopted and other ``.npz`` files skipped), or None."""
     from digitnet.model_io import read_header
 
     if not runs.is_dir():
         return None
     files = [
-        p for p in runs.rglob("*.npz") if p.is_file() and not p.name.endswith(".checkpoint.npz")
+        p
+        for p in runs.rglob("*.npz")
+        if p.is_file()
+        and not p.name.endswith(".checkpoint.npz")
+        and not p.name.startswith("candidate-")
     ]
     for path in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
         try:
@@ -69,9 +78,28 @@ def train_default(runs: Path, data_dir: Path | None) -> Path:
     return out
 
 
+def host_names(host: str) -> list[str]:
+    """The names a browser may use in its Host header for a server listening on ``host``: the
+    address itself, and for a wildcard address (0.0.0.0, ::) this machine's names and
+    addresses too."""
+    names = [host]
+    if host in WILDCARD:
+        name = socket.gethostname()
+        names += [name, socket.getfqdn()]
+        try:
+            names += [info[4][0] for info in socket.getaddrinfo(name, None)]
+        except OSError:
+            pass
+    return list(dict.fromkeys(n for n in names if n))
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from digitnet.model_io import load_model
 
+    if not args.host.strip():
+        raise DigitnetError(
+            '--host "" would listen on every network; name an address, such as 127.0.0.1'
+        )
     if not 0 < args.port < 65536:
         raise DigitnetError(f"--port must be 1..65535, got {args.port}")
     path = args.model or newest_model(args.runs) or train_default(args.runs, args.data_dir)
@@ -91,11 +119,19 @@ def run_serve(args: argparse.Namespace) -> int:
     from digitnet.web import create_app
     from digitnet.web.server import serve
 
-    app = create_app(net, header, data, data_dir=args.data_dir, save_dir=args.runs / "web")
+    app = create_app(
+        net,
+        header,
+        data,
+        data_dir=args.data_dir,
+        save_dir=args.runs / "web",
+        hosts=host_names(args.host),
+    )
     print(f"model: {path} ({'-'.join(map(str, net.sizes))}, {net.activation})", flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if args.host not in LOOPBACK:
         print(
-            f"warning: listening on {args.host}, so other machines can reach this server",
+            f"warning: listening on {args.host}, beyond this machine: anyone who can reach "
+            f"port {args.port} can use this server (draw, train and adopt networks)",
             file=sys.stderr,
             flush=True,
         )

@@ -21,7 +21,7 @@ per-image ones, which is what a mini-batch gradient descent step follows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -52,7 +52,8 @@ class Nudges:
     ``via_weights``: -dC/dW^(L) (n_L, n_{L-1}); ``via_activations``: -delta_j w_jk, output
     neuron j's wish for activation k (n_L, n_{L-1}); ``wanted_prev``: -dC/da^(L-1), its sum over
     j (n_{L-1},); ``minus_grad_W``: -dC/dW^(l) for l = 1..L (list index l-1); ``a_L``: the mean
-    output activations (n_L,); ``n``: the number of images.
+    output activations (n_L,); ``n``: the number of images; ``minus_grad_b``: -dC/db^(l) for
+    l = 1..L (list index l-1), which for one image is -delta^(l).
     """
 
     wanted_a: np.ndarray
@@ -63,6 +64,7 @@ class Nudges:
     minus_grad_W: list[np.ndarray]
     a_L: np.ndarray
     n: int
+    minus_grad_b: list[np.ndarray] = field(default_factory=list)
 
 
 def backprop_nudges(net: Network, trace: Trace, y: np.ndarray) -> Nudges:
@@ -87,6 +89,7 @@ def backprop_nudges(net: Network, trace: Trace, y: np.ndarray) -> Nudges:
         minus_grad_W=[-np.asarray(g, dtype=np.float64) for g in grads.W],
         a_L=np.asarray(a_L, dtype=np.float64).mean(axis=0),
         n=len(y),
+        minus_grad_b=[-np.asarray(g, dtype=np.float64) for g in grads.b],
     )
 
 

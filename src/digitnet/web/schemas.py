@@ -2,7 +2,9 @@
 
 Limits that keep one person's laptop responsive: a drawing is 784 numbers in [0, 1] or a PNG of
 at most 1 MB and 2000x2000 pixels; a live training run has at most 100 epochs and 4 hidden layers
-of at most 2048 neurons, with at most ``MAX_WEIGHTS`` weights in all.
+of at most 2048 neurons, with at most ``MAX_WEIGHTS`` weights in all, and trains on at most the
+50,000 training images left once 10,000 are held out for validation; a teaching step's eta is
+in (0, ``MAX_ETA``].
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ MAX_EPOCHS = 100
 MAX_HIDDEN_LAYERS = 4
 MAX_NEURONS = 2048
 MAX_WEIGHTS = 4_000_000
-MAX_TRAIN_EXAMPLES = 60_000
+MAX_TRAIN_EXAMPLES = 50_000  # MNIST's 60,000 training images less the 10,000 validation ones
+MAX_ETA = 100.0
+IMAGE_SIDE = 28
 
 Pixel = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Pixels = Annotated[
@@ -65,6 +69,43 @@ class ImageInput(BaseModel):
         return self
 
 
+class TeachInput(ImageInput):
+    """One image and the label the network should give it: what backprop wants changed."""
+
+    label: int = Field(
+        ge=0,
+        le=1_000_000,
+        description="the right answer: an output neuron j, 0..n_L-1 (class_names[j] in /api/model)",
+    )
+
+
+class StepInput(TeachInput):
+    """One image, its label, and the step size of one gradient descent step."""
+
+    eta: float = Field(
+        gt=0,
+        le=MAX_ETA,
+        allow_inf_nan=False,
+        description="eta in W <- W - eta dC/dW, b <- b - eta dC/db; in (0, 100]",
+    )
+
+
+class EmptyBody(BaseModel):
+    """No settings: an empty JSON object (the request must still be sent as JSON)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AdoptRequest(BaseModel):
+    """Which candidate to serve: ``job`` guards against adopting a newer run than the one shown."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    job: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="the candidate's job number, if known"
+    )
+
+
 class NeuronRequest(BaseModel):
     """Which neuron to inspect (layer 1..L, index 0..n_l-1), and optionally the current image
     so that its z and a are included."""
@@ -100,9 +141,14 @@ class TrainRequest(BaseModel):
         default=50_000,
         ge=100,
         le=MAX_TRAIN_EXAMPLES,
-        description="train on the first this many training images",
+        description="train on the first this many training images (at most 50,000: the other "
+        "10,000 of MNIST's 60,000 are the validation split)",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    paused: bool = Field(
+        default=False,
+        description="start paused: nothing trains until /api/train/step or /api/train/resume",
+    )
 
     @model_validator(mode="after")
     def _not_too_big(self) -> TrainRequest:
@@ -211,7 +257,26 @@ class EpochNumbers(BaseModel):
     eval_seconds: float | None
 
 
+class Candidate(BaseModel):
+    """A network trained live, shown beside the served one until it is adopted."""
+
+    job: int = Field(description="the run that trained it")
+    sizes: list[int]
+    activation: str
+    output: str
+    cost: str
+    n_params: int
+    dataset: str | None
+    test_accuracy: float | None = Field(description="measured on the test set when the run ended")
+    epochs_trained: int
+    batches_trained: int = Field(description="mini-batch steps it took")
+    history: list[EpochNumbers] = Field(description="its curves: one record an epoch")
+    file: str | None = Field(description="its model file's name (in the server's runs/web)")
+
+
 class ModelInfo(BaseModel):
+    """The network being served, and the sizes the page draws it with."""
+
     sizes: list[int]
     activation: str
     output: str
@@ -223,9 +288,20 @@ class ModelInfo(BaseModel):
     epochs_trained: int
     history: list[dict]
     explore: bool = Field(description="whether test images are loaded")
+    n_inputs: int = Field(description="n_0, the input neurons: 784")
+    image_shape: list[int] = Field(description="the input as an image, rows x columns: [28, 28]")
     diagram_neurons: int = Field(description="the diagram shows at most this many hidden neurons")
-    version: int
+    diagram_connections: int = Field(description="at most this many connections between 2 layers")
+    diagram_shown: list[int] = Field(
+        description="how many neurons the diagram shows of each layer l = 0..L"
+    )
+    max_eta: float = Field(description="the largest eta a teaching step accepts")
+    max_live_models: int = Field(description="live-trained model files kept on disk, at most")
+    version: int = Field(description="goes up by one each time a candidate is adopted")
     digitnet_version: str
+    candidate: Candidate | None = Field(
+        default=None, description="the finished live run waiting to be adopted, if any"
+    )
 
 
 class TestImage(BaseModel):
@@ -249,15 +325,98 @@ class TestImages(BaseModel):
 
 
 class TrainStatus(BaseModel):
-    """A live training run: its settings, state and the epochs done so far."""
+    """A live training run: its settings, state, the epochs and mini-batches done so far."""
 
     job: int | None
-    state: str = Field(description="idle, loading, running, finished, stopped or failed")
-    running: bool | None = None
+    state: str = Field(description="idle, loading, running, paused, finished, stopped or failed")
+    running: bool | None = Field(default=None, description="the run has not ended")
     stopping: bool | None = None
+    paused: bool | None = Field(default=None, description="the run waits for step or resume")
     message: str | None = None
     settings: dict | None = None
     epochs_done: int | None = None
     epochs: int | None = None
+    epoch: int | None = Field(default=None, description="the epoch in progress (1..epochs)")
+    batches_done: int | None = Field(default=None, description="mini-batch steps taken in all")
+    batch_in_epoch: int | None = Field(default=None, description="steps taken this epoch")
+    batches_per_epoch: int | None = None
+    train_examples: int | None = Field(
+        default=None, description="the training images actually used"
+    )
     records: list[EpochNumbers] | None = None
     progress: dict | None = None
+    candidate: Candidate | None = Field(
+        default=None, description="the finished run waiting to be adopted, if any"
+    )
+    served_version: int | None = Field(default=None, description="/api/model's version")
+
+
+# -- teaching: one backprop step ---------------------------------------------------------------
+
+
+class LayerGradient(BaseModel):
+    """Backprop's numbers for layer l, for the one image and label."""
+
+    layer: int = Field(description="l, 1..L")
+    size: int = Field(description="n_l")
+    delta: list[float] = Field(description="delta^(l) = dC/dz^(l), every neuron (n_l,)")
+    dC_db: list[float] = Field(description="dC/db^(l) (n_l,): equal to delta^(l) for one image")
+    wanted_a: list[float] = Field(
+        description="-dC/da^(l) (n_l,): the change each neuron of layer l wants"
+    )
+    max_abs_dC_dW: float = Field(description="the largest |dC/dw_jk| of W^(l)")
+    norm_dC_dW: float = Field(description="the Frobenius norm of dC/dW^(l)")
+    shown: list[int] = Field(description="the neurons the diagram draws (as /api/trace)")
+
+
+class GradientConnection(Connection):
+    dC_dw: float = Field(description="dC/dw_jk: a step moves w_jk by -eta times this")
+
+
+class BackpropAnswer(BaseModel):
+    """One image and its label through one forward trace and one backprop: the lessons' nudges
+    (``digitnet plot nudges``) and every layer's gradient, summarised for the diagram."""
+
+    label: int = Field(description="y, the output neuron that should win")
+    label_name: str
+    prediction: int = Field(description="the most active output neuron now")
+    prediction_name: str
+    cost: float = Field(description="C for this image and label")
+    cost_name: str
+    sizes: list[int]
+    outputs: list[float] = Field(description="a^(L), the output activations")
+    wanted_a: list[float] = Field(
+        description="1. -dC/da^(L): the change each output neuron wants (up for the label)"
+    )
+    via_bias: list[float] = Field(description="2a. -dC/db^(L) = -delta^(L) (n_L,)")
+    via_weights: list[list[float]] = Field(
+        description="2b. -dC/dW^(L) = -delta_j a_k^(L-1), (n_L, n_{L-1}): in proportion to a_k"
+    )
+    via_activations: list[list[float]] = Field(
+        description="2c. -delta_j w_jk^(L), (n_L, n_{L-1}): output j's wish for a_k^(L-1)"
+    )
+    wanted_prev: list[float] = Field(
+        description="3. -dC/da^(L-1) = -sum_j delta_j w_jk (n_{L-1},): one layer back"
+    )
+    layers: list[LayerGradient] = Field(description="l = 1..L")
+    connections: list[GradientConnection] = Field(
+        description="the connections the diagram draws (as /api/trace), with dC/dw_jk"
+    )
+    model_version: int
+
+
+class StepAnswer(BaseModel):
+    """One gradient descent step on a scratch copy of the served network (which never changes)."""
+
+    label: int
+    label_name: str
+    eta: float
+    cost_before: float
+    cost_after: float
+    prediction_before: int
+    prediction_after: int
+    probabilities_before: list[float] = Field(description="Network.predict_proba, served network")
+    probabilities_after: list[float] = Field(description="the same after the step")
+    label_probability_before: float
+    label_probability_after: float
+    model_version: int = Field(description="the served network, unchanged by the step")

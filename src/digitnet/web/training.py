@@ -1,10 +1,16 @@
-"""Train live: one training job at a time, in a background thread, reported as events.
+"""Train live: one training job at a time, in a background thread, that can be paused, resumed
+and advanced one mini-batch at a time, reported as events.
 
 A :class:`Trainer` holds at most one running :class:`Job`. The job trains its own new network
-with :func:`digitnet.train.train` (the same loop as the command line); after every epoch it
-records an event with the epoch's numbers and the first layer's weight images, which the server
-streams to the page as server-sent events. When the job ends after at least one epoch, the
-trained network is handed to ``on_finished`` (the app then serves it).
+with :func:`digitnet.train.train` (the same loop as the command line). Its callback is told of
+every mini-batch (``batch_report_every = 1``) and of every epoch's start, and there it holds the
+run while it is paused: :meth:`Trainer.step` lets exactly one more mini-batch through,
+:meth:`Trainer.resume` lets them all through. After every epoch the job records an event with
+the epoch's numbers and the first layer's weight images, which the server streams to the page.
+
+When the job ends having taken at least one mini-batch step (and not failed), its network is
+handed to ``on_finished``: the app keeps it as a *candidate* beside the served network; it is
+served only when someone adopts it.
 """
 
 from __future__ import annotations
@@ -24,16 +30,26 @@ from digitnet.web.images import data_url, weight_grid
 log = logging.getLogger(__name__)
 
 #: The states of a job; the last three are final.
-STATES = ("loading", "running", "finished", "stopped", "failed")
+STATES = ("loading", "running", "paused", "finished", "stopped", "failed")
+#: How long pause and step wait for the run to come to rest before answering, in seconds.
+SETTLE_SECONDS = 10.0
 
 
 class Busy(DigitnetError):
     """A training job is already running."""
 
 
+class _StopNow(Exception):
+    """Raised from the callback to end a run at a mini-batch boundary."""
+
+
 @dataclass
 class Job:
-    """One live training run: its settings, its state and the events it has produced so far."""
+    """One live training run: its settings, its state and the events it has produced so far.
+
+    ``paused`` holds the run before its next mini-batch; ``credits`` are mini-batches let
+    through while paused (one per step); ``resting`` is true while the run's thread waits.
+    """
 
     id: int
     settings: dict[str, Any]
@@ -46,11 +62,29 @@ class Job:
     progress_count: int = 0
     history: History = field(default_factory=History)
     stop_requested: bool = False
+    paused: bool = False
+    credits: int = 0
+    resting: bool = False
+    epoch: int = 0
+    batches_done: int = 0
+    batch_in_epoch: int = 0
+    batches_per_epoch: int = 0
+    train_examples: int = 0
+    ended: bool = False
+    note: str = ""
     started: float = field(default_factory=time.time)
+    cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     @property
     def done(self) -> bool:
         return self.state in ("finished", "stopped", "failed")
+
+    @property
+    def shown_state(self) -> str:
+        """The state as the page shows it: ``paused`` while a live run is held."""
+        if self.paused and not self.done:
+            return "paused"
+        return self.state
 
     def add(self, kind: str, **data: Any) -> None:
         self.events.append({"event": kind, "job": self.id, **data})
@@ -58,17 +92,23 @@ class Job:
     def summary(self) -> dict[str, Any]:
         return {
             "job": self.id,
-            "state": self.state,
+            "state": self.shown_state,
+            "paused": self.paused and not self.done,
             "message": self.message,
             "settings": self.settings,
             "epochs_done": len(self.history.epochs),
             "epochs": self.config.epochs,
-            "records": [_record(r) for r in self.history.epochs],
+            "epoch": self.epoch,
+            "batches_done": self.batches_done,
+            "batch_in_epoch": self.batch_in_epoch,
+            "batches_per_epoch": self.batches_per_epoch,
+            "train_examples": self.train_examples,
+            "records": [record_dict(r) for r in self.history.epochs],
             "progress": self.progress,
         }
 
 
-def _record(r: EpochRecord) -> dict[str, Any]:
+def record_dict(r: EpochRecord) -> dict[str, Any]:
     """An epoch record for JSON: NaN (no such data) becomes None."""
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in asdict(r).items()}
 
@@ -90,7 +130,9 @@ def weights_event(net: Network, max_neurons: int = 64) -> dict[str, Any]:
 
 
 class _JobCallback(Callback):
-    batch_report_every = 20
+    """Counts every mini-batch and holds the run at the next one while it is paused."""
+
+    batch_report_every = 1
 
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -99,19 +141,50 @@ class _JobCallback(Callback):
     def stop_requested(self) -> bool:
         return self.job.stop_requested
 
+    def on_epoch_start(self, epoch: int, n_batches: int) -> None:
+        job = self.job
+        job.epoch, job.batches_per_epoch, job.batch_in_epoch = epoch, n_batches, 0
+        self._gate()
+
     def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
-        self.job.progress = {"epoch": epoch, "done": done, "batches": n_batches}
-        self.job.progress_count += 1
+        job = self.job
+        with job.cond:
+            job.batches_done += 1
+            job.batch_in_epoch = done
+            job.progress = {
+                "epoch": epoch,
+                "done": done,
+                "batches": n_batches,
+                "batches_done": job.batches_done,
+            }
+            job.progress_count += 1
+            job.cond.notify_all()
+        if done < n_batches:  # the next epoch's first batch waits in on_epoch_start
+            self._gate()
 
     def on_epoch_end(self, record: EpochRecord, network: Network) -> None:
-        self.job.add("epoch", record=_record(record), weights=weights_event(network))
+        self.job.add("epoch", record=record_dict(record), weights=weights_event(network))
+
+    def _gate(self) -> None:
+        """Before a mini-batch: wait while paused without a credit; end the run if asked to."""
+        job = self.job
+        with job.cond:
+            while job.paused and job.credits == 0 and not job.stop_requested:
+                job.resting = True
+                job.cond.notify_all()
+                job.cond.wait()
+            job.resting = False
+            if job.stop_requested:
+                raise _StopNow
+            if job.paused:
+                job.credits -= 1
 
 
 class Trainer:
     """Runs at most one :class:`Job` at a time.
 
-    ``get_data(name)`` returns a Dataset (X_train, y_train, X_val, ...); ``on_finished(job)`` is
-    called from the job's thread when it ends with at least one epoch trained.
+    ``get_data(name)`` returns a Dataset (X_train, y_train, X_val, ...); ``on_finished(job, data)``
+    is called from the job's thread when it ends, not failed, after at least one mini-batch.
     """
 
     def __init__(
@@ -131,15 +204,12 @@ class Trainer:
         return self.job is not None and not self.job.done
 
     def start(self, settings: dict[str, Any], net: Network, config: TrainConfig) -> Job:
-        """Start a job in a new thread; :class:`Busy` if one is running."""
+        """Start a job in a new thread (held before its first mini-batch if
+        ``settings["paused"]``); :class:`Busy` if one is running."""
         with self._lock:
             if self.job is not None and not self.job.done:
-                raise Busy(
-                    f"a training job (#{self.job.id}) is already running "
-                    f"({len(self.job.history.epochs)} of {self.job.config.epochs} epochs done); "
-                    "stop it first or wait for it to end"
-                )
-            job = Job(self._next_id, settings, net, config)
+                raise Busy(busy_message(self.job))
+            job = Job(self._next_id, settings, net, config, paused=bool(settings.get("paused")))
             self._next_id += 1
             self.job = job
             self._thread = threading.Thread(
@@ -148,12 +218,52 @@ class Trainer:
             self._thread.start()
         return job
 
-    def stop(self) -> Job:
-        """Ask the running job to stop after its current mini-batch step."""
+    def _live(self) -> Job:
         job = self.job
         if job is None or job.done:
-            raise DigitnetError("no training job is running")
-        job.stop_requested = True
+            raise DigitnetError("no training run is going: start one first")
+        return job
+
+    def stop(self) -> Job:
+        """Ask the running job to stop before its next mini-batch step."""
+        job = self._live()
+        with job.cond:
+            job.stop_requested = True
+            job.cond.notify_all()
+        return job
+
+    def pause(self, timeout: float = SETTLE_SECONDS) -> Job:
+        """Hold the running job before its next mini-batch; wait (up to ``timeout`` s) until it
+        rests there, so the answer reports the mini-batches really done."""
+        job = self._live()
+        with job.cond:
+            job.paused, job.credits = True, 0
+            job.cond.notify_all()
+            if job.state == "running":
+                job.cond.wait_for(lambda: job.resting or job.ended, timeout)
+        return job
+
+    def resume(self) -> Job:
+        """Let the paused job train on."""
+        job = self._live()
+        with job.cond:
+            job.paused, job.credits = False, 0
+            job.cond.notify_all()
+        return job
+
+    def step(self, timeout: float = SETTLE_SECONDS) -> Job:
+        """Let the paused job take exactly one mini-batch step; wait (up to ``timeout`` s) until it
+        has and rests again (or has ended: the last step ends the run)."""
+        job = self._live()
+        with job.cond:
+            if not job.paused:
+                raise DigitnetError("the run is not paused: pause it before stepping")
+            before = job.batches_done
+            job.credits += 1
+            job.cond.notify_all()
+            job.cond.wait_for(
+                lambda: job.ended or (job.resting and job.batches_done > before), timeout
+            )
         return job
 
     def wait(self, timeout: float | None = None) -> None:
@@ -161,33 +271,65 @@ class Trainer:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _set(self, job: Job, state: str, message: str) -> None:
+        with job.cond:
+            job.state, job.message = state, message
+            job.cond.notify_all()
+
     def _run(self, job: Job) -> None:
         try:
             data = self.get_data(job.settings["dataset"])
             if job.stop_requested:
-                job.state = "stopped"
-                job.message = "stopped before the first epoch"
+                self._set(job, "stopped", "stopped before the first mini-batch")
                 return
-            job.state = "running"
+            self._set(job, "running", "")
             job.add("start", summary=job.summary())
-            self.work(job, data)
-            if job.history.stopped == "interrupted":
-                job.state, job.message = "stopped", "stopped by request"
-            else:
-                job.state, job.message = "finished", f"finished ({job.history.stopped})"
-            if job.history.epochs:
+            try:
+                self.work(job, data)
+                stopped = job.history.stopped == "interrupted"
+            except _StopNow:
+                stopped = True
+            state, message = self._outcome(job, stopped)
+            self._set(job, state, f"{message}; {job.note}" if job.note else message)
+            if job.batches_done or job.history.epochs:
                 self.on_finished(job, data)
         except DigitnetError as err:
-            job.state, job.message = "failed", str(err)
+            self._set(job, "failed", str(err))
         except Exception as err:  # a bug must not kill the server; the page shows the message
             log.exception("training job %d failed", job.id)
-            job.state, job.message = "failed", f"training failed: {err}"
+            self._set(job, "failed", f"training failed: {err}")
         finally:
+            with job.cond:
+                job.ended = True
+                job.resting = False
+                job.cond.notify_all()
             job.add("end", summary=job.summary())
+
+    @staticmethod
+    def _outcome(job: Job, stopped: bool) -> tuple[str, str]:
+        """The final state and its one-line message."""
+        n, total = len(job.history.epochs), job.config.epochs
+        if stopped:
+            return "stopped", (
+                f"stopped after {job.batches_done:,} mini-batches ({n} of {total} epochs complete)"
+            )
+        if job.history.stopped == "early-stopping":
+            return "finished", (
+                f"finished early after {n} of {total} epochs: the validation accuracy stopped "
+                f"improving after epoch {job.history.best_epoch}"
+            )
+        return "finished", f"finished all {n} epochs ({job.batches_done:,} mini-batches)"
 
     def work(self, job: Job, data: Any) -> None:
         """Train ``job.net`` on ``data``: the mini-batch loop of the command line."""
-        n = job.settings["train_examples"]
+        asked = job.settings["train_examples"]
+        n = min(asked, len(data.y_train))
+        job.train_examples = n
+        if n < asked:  # said in the status now and in the final message
+            job.note = job.message = (
+                f"training on all {n:,} training images of {data.name} ({asked:,} asked for; "
+                f"the validation split holds {len(data.y_val):,} more)"
+            )
         train(
             job.net,
             data.X_train[:n],
@@ -200,3 +342,13 @@ class Trainer:
             callback=_JobCallback(job),
             history=job.history,
         )
+
+
+def busy_message(job: Job | None) -> str:
+    """The one line refusing a second run while ``job`` runs."""
+    if job is None:
+        return "a training run is already running"
+    return (
+        f"training run #{job.id} is already running ({len(job.history.epochs)} of "
+        f"{job.config.epochs} epochs done): stop it or wait for it to end before starting another"
+    )

@@ -221,3 +221,16 @@ def test_an_unknown_engine_is_refused_before_any_work():
     with pytest.raises(DigitnetError, match="unknown engine 'turbo'; choose one of: fast, ref"):
         train(net, np.zeros((5, 4)), np.zeros(5, dtype=int), TrainConfig(engine="turbo"))
     np.testing.assert_array_equal(net.parameter_vector(), before)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_engines_evaluation_between_epochs_is_the_networks(dtype):
+    """train measures each epoch through its step: the engine's products, the same numbers."""
+    net = Network([784, 300, 10], activation="relu", cost="cross-entropy", init="he", seed=2,
+                  dtype=dtype)  # fmt: skip
+    rng = np.random.default_rng(5)
+    X, y = rng.random((2500, 784)), rng.integers(0, 10, 2500)
+    fast = engine.Step(net, TrainConfig(), 128).evaluate(X, y)
+    cost, accuracy = net.evaluate(X, y)
+    assert fast[1] == accuracy
+    assert fast[0] == pytest.approx(cost, rel=1e-12 if dtype == "float64" else 1e-5)

@@ -197,6 +197,10 @@ class ReferenceStep:
         self.net, self.config = net, config
         self.optimizer = make_optimizer(config.optimizer, net.parameters(), config.momentum)
 
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(cost, accuracy) of the network on X, y."""
+        return self.net.evaluate(X, y)
+
     def __call__(self, X: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator) -> None:
         net, config = self.net, self.config
         masks = draw_masks(net.sizes, len(X), config.dropout, rng, net.dtype)
@@ -210,7 +214,7 @@ class ReferenceStep:
 
 def make_step(net: Network, config: TrainConfig, batch_size: int) -> Any:
     """The callable ``step(X, y, lr, rng)`` of ``config.engine`` for batches of at most
-    ``batch_size`` examples."""
+    ``batch_size`` examples; ``step.evaluate(X, y)`` measures (cost, accuracy) between epochs."""
     if config.engine == "reference":
         return ReferenceStep(net, config)
     from digitnet.engine import Step
@@ -333,9 +337,9 @@ def train(
             seconds = time.perf_counter() - start
 
             start = time.perf_counter()
-            train_cost, train_acc = net.evaluate(X_monitor, y_monitor)
-            val_cost, val_acc = net.evaluate(X_val, y_val)
-            _, test_acc = net.evaluate(X_test, y_test)
+            train_cost, train_acc = step.evaluate(X_monitor, y_monitor)
+            val_cost, val_acc = step.evaluate(X_val, y_val)
+            _, test_acc = step.evaluate(X_test, y_test)
             record = EpochRecord(
                 epoch,
                 lr,

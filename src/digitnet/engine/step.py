@@ -51,6 +51,26 @@ def trace(
     return t
 
 
+def evaluate(
+    net: Network, X: np.ndarray, y: np.ndarray, batch: int = 10_000
+) -> tuple[float, float]:
+    """``net.evaluate(X, y)``: (cost, accuracy) on X (n, n_0) with labels y (n,), its products
+    through the same BLAS as the training step's. (NumPy's own BLAS would leave its threads
+    spinning into the next epoch's products, see :mod:`.blas`.)"""
+    if len(X) == 0:
+        return float("nan"), float("nan")
+    total_cost, correct = 0.0, 0
+    for start in range(0, len(X), batch):
+        a, yb = X[start : start + batch], y[start : start + batch]
+        for l in range(1, net.n_layers + 1):
+            z = gemm(a, net.W[l - 1].T)
+            z += net.b[l - 1]
+            a = net.sigma_of(l)(z)
+        total_cost += net.cost.fn(z, a, yb) * len(yb)
+        correct += int((np.argmax(a, axis=1) == yb).sum())
+    return total_cost / len(X), correct / len(X)
+
+
 def output_error(net: Network, t: Trace, y: np.ndarray, ws: Workspace) -> np.ndarray:
     """delta^(L) into the workspace (for the quadratic cost, sigma'(z^(L)) too)."""
     L, cost = net.n_layers, net.cost
@@ -143,6 +163,10 @@ class Step:
             self.velocity = Gradients(v[0::2], v[1::2])
         self.weight_decay = net.dtype.type(config.weight_decay) if config.weight_decay else None
         self._decay = [np.empty_like(W) for W in net.W]  # lambda W, reused
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(cost, accuracy) of the network on X, y (see :func:`evaluate`)."""
+        return evaluate(self.net, self.net.as_input(X), np.asarray(y))
 
     def __call__(self, X: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator) -> None:
         net, ws = self.net, self.ws

@@ -22,7 +22,7 @@ from digitnet.network import Network
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES
 from digitnet.train import TrainConfig, train
 
-HIDDEN = ["sigmoid", "relu", "leaky-relu", "tanh"]
+HIDDEN = ["sigmoid", "relu", "leaky-relu", "tanh", "identity"]
 OUTPUTS = [(o, "quadratic") for o in HIDDEN + ["softmax"]] + [
     ("sigmoid", "cross-entropy"),
     ("softmax", "cross-entropy"),
@@ -82,9 +82,10 @@ def test_every_activation_and_cost_trains_the_same_on_both_engines(hidden, out_c
     """Each pair with dropout and weight decay, its optimizer taken in turn from all four."""
     output, cost = out_cost
     optimizer = OPTIMIZERS[(HIDDEN.index(hidden) + OUTPUTS.index(out_cost)) % len(OPTIMIZERS)]
+    lr = LR[optimizer] / (10 if hidden == "identity" else 2)  # a linear network steps further
     start, fast, reference = train_both(
         [20, 16, 12, 5], (hidden, output, cost), dtype, 200,
-        epochs=20, batch_size=16, lr=LR[optimizer] / 2, optimizer=optimizer,
+        epochs=20, batch_size=16, lr=lr, optimizer=optimizer,
         schedule="cosine", weight_decay=1e-3, dropout=0.2,
     )  # fmt: skip
     assert_same_training(start, fast, reference, dtype)

@@ -13,7 +13,7 @@ from digitnet.engine.dropout import draw_masks
 from digitnet.engine.workspace import Workspace
 from digitnet.network import Network
 
-HIDDEN = ["sigmoid", "relu", "leaky-relu", "tanh"]
+HIDDEN = ["sigmoid", "relu", "leaky-relu", "tanh", "identity"]
 # (output activation, cost): every output works with the quadratic cost; cross-entropy is
 # defined for the outputs that are probabilities.
 OUTPUTS = [(o, "quadratic") for o in HIDDEN + ["softmax"]] + [
@@ -25,7 +25,10 @@ CASES = list(itertools.product(HIDDEN, OUTPUTS, SHAPES))
 
 
 def make_case(hidden: str, output: str, cost: str, sizes: list[int], seed: int = 0):
-    net = Network(sizes, activation=hidden, output=output, cost=cost, init="normal",
+    # Linear hidden layers with N(0, 1) weights multiply the outputs' size layer after layer, and
+    # a cost in the thousands drowns the finite difference in rounding noise: they start scaled.
+    init = "lecun" if hidden == "identity" else "normal"
+    net = Network(sizes, activation=hidden, output=output, cost=cost, init=init,
                   seed=seed, dtype="float64")  # fmt: skip
     rng = np.random.default_rng(seed + 100)
     X = rng.uniform(0, 1, size=(7, sizes[0]))
@@ -94,6 +97,7 @@ def torch_gradients(net: Network, X: np.ndarray, y: np.ndarray):
         "relu": torch.relu,
         "leaky-relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01),
         "tanh": torch.tanh,
+        "identity": lambda z: z,
         "softmax": lambda z: torch.softmax(z, dim=1),
     }
     params = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in net.parameters()]

@@ -65,6 +65,7 @@ def test_activations_write_into_out_what_they_would_return(name):
             "tanh": 1 - a * a,
             "relu": (z > 0).astype(z.dtype),
             "leaky-relu": np.where(z > 0, 1, 0.01).astype(z.dtype),
+            "identity": np.ones_like(z),
         }[name]
         np.testing.assert_allclose(out, expected, rtol=1e-6)
 
@@ -126,7 +127,7 @@ def test_one_sgd_step_worked_by_hand():
         ({"sizes": [784]}, "sizes"),
         ({"sizes": [784, 0, 10]}, "sizes"),
         ({"activation": "softmax"}, "activation"),
-        ({"activation": "relu", "cost": "cross-entropy"}, "cross-entropy"),
+        ({"activation": "relu", "output": "relu", "cost": "cross-entropy"}, "cross-entropy"),
         ({"dtype": "int8"}, "dtype"),
     ],
 )

@@ -106,6 +106,29 @@ class LeakyReLU:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """sigma(z) = z: a linear layer. The output of a regression network, whose answers are any
+    real numbers; sigma'(z) = 1."""
+
+    name: str = "identity"
+    elementwise: bool = True
+
+    def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            return z.copy()
+        np.copyto(out, z)
+        return out
+
+    def prime(
+        self, z: np.ndarray, a: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        if out is None:
+            return np.ones_like(z)
+        out.fill(1)
+        return out
+
+
+@dataclass(frozen=True)
 class Softmax:
     """a_j = e^{z_j} / sum_k e^{z_k} over each row (one example per row), shifted by the row max."""
 
@@ -130,7 +153,7 @@ class Softmax:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    act.name: act for act in (Sigmoid(), ReLU(), LeakyReLU(), Tanh(), Softmax())
+    act.name: act for act in (Sigmoid(), ReLU(), LeakyReLU(), Tanh(), Identity(), Softmax())
 }
 HIDDEN_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if act.elementwise)
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from digitnet.train import TrainConfig
 
 # Activations whose sigma'(z) reads z alone, so backprop need not undo dropout's scaling of a.
-PRIME_OF_Z_ONLY = ("relu", "leaky-relu")
+PRIME_OF_Z_ONLY = ("relu", "leaky-relu", "identity")
 
 
 def trace(

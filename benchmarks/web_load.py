@@ -6,6 +6,12 @@ fires ``--requests`` POST /api/predict requests all at once from one asyncio cli
 784-numbers body and for a PNG body. Every answer must be 200 with the right digit. It prints
 p50/p99 latency and requests per second, and writes them into ``benchmarks/WEB.md``.
 
+Unless ``--no-live-run``, each burst is fired while a live training run trains in the same server
+and its server-sent events stream to a second client: the run is started (as the page starts it,
+JSON from the page's own origin), the burst is sent once mini-batches are being taken, and the
+run is stopped afterwards. The report says how many mini-batches it took and how many events
+streamed during each burst.
+
     python benchmarks/web_load.py                      # start a server, measure, write WEB.md
     python benchmarks/web_load.py --url http://127.0.0.1:8000 --no-write
 
@@ -36,6 +42,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "WEB.md"
 TIMEOUT = 60.0  # seconds, for any one request
+#: The live run trained during a burst: long enough never to end before it is stopped.
+LIVE_RUN = {"hidden": [64], "epochs": 50, "batch_size": 32, "lr": 0.05, "train_examples": 50_000}
 
 
 def loopback_only(url: str) -> str:
@@ -124,6 +132,56 @@ async def fire(url: str, payloads: list[dict]) -> tuple[list[float], list[dict],
     return [t for t, _, _ in results], [a for _, _, a in results], wall
 
 
+async def status_of(client: httpx.AsyncClient) -> dict:
+    r = await client.get("/api/train/status")
+    r.raise_for_status()
+    return r.json()
+
+
+async def burst(url: str, payloads: list[dict], live: bool) -> tuple[list, list, float, dict]:
+    """:func:`fire` ``payloads``, while a live run trains and streams its events if ``live``;
+    also returns the mini-batches the run took and the events streamed during the burst."""
+    if not live:
+        return (*await fire(url, payloads), {})
+    headers = {"Origin": url}
+    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT, headers=headers) as control:
+        r = await control.post("/api/train", json=LIVE_RUN)
+        if r.status_code != 200:
+            raise SystemExit(f"could not start the live run: {r.status_code} {r.text}")
+        deadline = time.monotonic() + TIMEOUT
+        while (await status_of(control))["batches_done"] < 20:
+            if time.monotonic() > deadline:
+                raise SystemExit("the live run took no mini-batch step in time")
+            await asyncio.sleep(0.1)
+        counted = {"events": 0}
+
+        async def stream() -> None:
+            async with control.stream("GET", "/api/train/events") as events:
+                async for line in events.aiter_lines():
+                    if line.startswith("event: "):
+                        counted["events"] += 1
+
+        reader = asyncio.create_task(stream())
+        await asyncio.sleep(0.5)  # the stream is open and sending
+        before = await status_of(control)
+        events_before = counted["events"]
+        try:
+            latencies, answers, wall = await fire(url, payloads)
+            after = await status_of(control)
+            if after["state"] not in ("running", "loading"):
+                raise SystemExit(f"the live run ended during the burst: {after['message']}")
+        finally:
+            reader.cancel()
+            await control.post("/api/train/stop", json={})
+            while (await status_of(control))["running"] and time.monotonic() < deadline + TIMEOUT:
+                await asyncio.sleep(0.1)
+        live_numbers = {
+            "batches": after["batches_done"] - before["batches_done"],
+            "events": counted["events"] - events_before,
+        }
+    return latencies, answers, wall, live_numbers
+
+
 def summary(name: str, latencies: list[float], wall: float, right: int) -> dict:
     ms = np.array(latencies) * 1000
     return {
@@ -140,7 +198,7 @@ def summary(name: str, latencies: list[float], wall: float, right: int) -> dict:
     }
 
 
-def write_report(rows: list[dict], how: str) -> None:
+def write_report(rows: list[dict], how: str, live: bool) -> None:
     cpu = platform.processor() or platform.machine()
     lines = [
         "# Web app under load",
@@ -150,15 +208,24 @@ def write_report(rows: list[dict], how: str) -> None:
         'every answer must be 200 with a well-formed prediction ("right digit" counts answers',
         "equal to the test label). Latency is per request, from send to answer, so it includes",
         "the wait in the queue; requests per second is the count over the wall time of the burst.",
+    ]
+    if live:
+        lines += [
+            "Each burst was sent while a live training run (784-64-10, mini-batches of 32) trained",
+            "in the same server and streamed its server-sent events to a second client; the last",
+            "two columns are the mini-batches it took and the events streamed during the burst.",
+        ]
+    lines += [
         "",
         "| body | concurrent requests | succeeded | right digit | p50 ms | p99 ms | max ms "
-        "| requests/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| requests/s | live run: mini-batches | events |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['body']} | {r['requests']} | {r['ok']} | {r['right']} | {r['p50']:.0f} "
-            f"| {r['p99']:.0f} | {r['max']:.0f} | {r['rps']:.0f} |"
+            f"| {r['p99']:.0f} | {r['max']:.0f} | {r['rps']:.0f} "
+            f"| {r.get('batches', '-')} | {r.get('events', '-')} |"
         )
     lines += [
         "",
@@ -176,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="model file for the server it starts")
     parser.add_argument("--requests", type=int, default=200, help="concurrent requests (200)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/WEB.md")
+    parser.add_argument(
+        "--no-live-run", action="store_true", help="fire the bursts without a live run training"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 2000:
         parser.error("--requests must be 1..2000")
@@ -197,16 +267,21 @@ def main(argv: list[str] | None = None) -> int:
         pixel_bodies, png_bodies, labels = bodies(args.requests)
         rows = []
         for name, payloads in (("784 numbers (JSON)", pixel_bodies), ("PNG 280x280", png_bodies)):
-            latencies, answers, wall = asyncio.run(fire(url, payloads))
+            latencies, answers, wall, live = asyncio.run(burst(url, payloads, not args.no_live_run))
             right = sum(a["prediction"] == y for a, y in zip(answers, labels, strict=True))
-            row = summary(name, latencies, wall, right)
+            row = summary(name, latencies, wall, right) | live
             rows.append(row)
             print(
                 f"{name:>20}: {row['ok']}/{row['requests']} ok, {right} right digits, "
                 f"p50 {row['p50']:.0f} ms, p99 {row['p99']:.0f} ms, {row['rps']:.0f} requests/s"
+                + (
+                    f"; live run: {live['batches']} mini-batches, {live['events']} events"
+                    if live
+                    else ""
+                )
             )
         if not args.no_write:
-            write_report(rows, how)
+            write_report(rows, how, not args.no_live_run)
             print(f"wrote {REPORT.relative_to(ROOT)}")
     finally:
         if server is not None:

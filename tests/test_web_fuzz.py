@@ -4,7 +4,8 @@ Schemathesis generates requests, valid and invalid, for every operation the sche
 answer may be a 500, invalid requests must be refused, and every answer must match the schema
 (status codes, content types, bodies). The network is a small untrained one (answers need not be
 right here, only well formed); live training is replaced by a job that ends at once, so fuzzing
-never starts a real run.
+never starts a real run. The app answers to schemathesis's Host, ``testserver``, as it would to
+a ``--host`` of that name.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from digitnet.web import create_app
 
 DATA = load_embedded(validation=0)
 NET = Network([784, 16, 10], activation="relu", output="softmax", cost="cross-entropy", init="he")
-APP = create_app(NET, None, DATA, load_data=lambda name: DATA)
+APP = create_app(NET, None, DATA, load_data=lambda name: DATA, hosts=("testserver",))
 APP.state.trainer.work = lambda job, data: None  # a training run that ends at once
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)

@@ -56,7 +56,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -344,7 +344,7 @@ def public(text: str) -> str:
     """``text`` as one line with every absolute path cut to its last component (``.../name``):
     an answer never tells a client where the server keeps its files."""
     line = " ".join(str(text).split())
-    return _ABSOLUTE_PATH.sub(lambda m: ".../" + (Path(m[0]).name or m[0].strip("/\\")), line)
+    return _ABSOLUTE_PATH.sub(lambda m: ".../" + (PureWindowsPath(m[0]).name or "?"), line)
 
 
 def _floats(a: np.ndarray, digits: int = 4) -> list[float]:

@@ -290,9 +290,10 @@ class Trainer:
             except _StopNow:
                 stopped = True
             state, message = self._outcome(job, stopped)
-            self._set(job, state, f"{message}; {job.note}" if job.note else message)
+            job.message = f"{message}; {job.note}" if job.note else message
             if job.batches_done or job.history.epochs:
-                self.on_finished(job, data)
+                self.on_finished(job, data)  # the candidate exists before the state is final
+            self._set(job, state, job.message)
         except DigitnetError as err:
             self._set(job, "failed", str(err))
         except Exception as err:  # a bug must not kill the server; the page shows the message

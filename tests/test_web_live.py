@@ -226,3 +226,17 @@ def test_more_training_images_than_the_split_has_are_refused_or_said(net, mnist)
         assert end["state"] == "finished" and end["train_examples"] == n
         assert f"training on all {n:,} training images" in end["message"]
         assert "20,000 asked for" in end["message"]
+
+
+def test_the_next_serve_starts_from_an_adopted_model_never_a_candidate(net, tmp_path) -> None:
+    from digitnet.commands.serve import newest_model
+    from digitnet.model_io import save_model
+
+    runs = tmp_path / "runs"
+    trained = save_model(runs / "model.npz", net)
+    time.sleep(0.01)
+    save_model(runs / "web" / "candidate-20260101-000000-1-1.npz", net)
+    assert newest_model(runs) == trained
+    time.sleep(0.01)
+    adopted = save_model(runs / "web" / "live-20260101-000000-1-2.npz", net)
+    assert newest_model(runs) == adopted

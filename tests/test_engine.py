@@ -37,12 +37,16 @@ def train_both(
     dtype: str,
     n: int,
     init: str = "lecun",
+    targets: bool = False,
     **config,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(start, fast, reference): the parameter vectors before and after training each way."""
+    """(start, fast, reference): the parameter vectors before and after training each way, on
+    integer labels, or with ``targets`` on real-valued desired outputs (n, n_L)."""
     activation, output, cost = recipe
     rng = np.random.default_rng(0)
     X, y = rng.random((n, sizes[0])), rng.integers(0, sizes[-1], n)
+    if targets:
+        y = rng.normal(size=(n, sizes[-1]))
     ends = []
     for name in ("fast", "reference"):
         net = Network(sizes, activation=activation, output=output, cost=cost, init=init,
@@ -85,6 +89,24 @@ def test_every_activation_and_cost_trains_the_same_on_both_engines(hidden, out_c
     lr = LR[optimizer] / (10 if hidden == "identity" else 2)  # a linear network steps further
     start, fast, reference = train_both(
         [20, 16, 12, 5], (hidden, output, cost), dtype, 200,
+        epochs=20, batch_size=16, lr=lr, optimizer=optimizer,
+        schedule="cosine", weight_decay=1e-3, dropout=0.2,
+    )  # fmt: skip
+    assert_same_training(start, fast, reference, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "hidden,output",
+    [("sigmoid", "identity"), ("relu", "identity"), ("tanh", "sigmoid"), ("identity", "identity")],
+)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_real_valued_targets_train_the_same_on_both_engines(hidden, output, optimizer, dtype):
+    """The quadratic cost of desired outputs (n, n_L), a regressor's, with dropout and weight
+    decay: 260 steps, a shorter last batch (200 = 12 * 16 + 8)."""
+    lr = LR[optimizer] / (10 if "identity" in (hidden, output) else 2)
+    start, fast, reference = train_both(
+        [20, 16, 12, 3], (hidden, output, "quadratic"), dtype, 200, targets=True,
         epochs=20, batch_size=16, lr=lr, optimizer=optimizer,
         schedule="cosine", weight_decay=1e-3, dropout=0.2,
     )  # fmt: skip
@@ -216,6 +238,26 @@ def test_dropout_keeps_each_neuron_with_probability_keep_and_scales_it_by_1_over
     assert (masks[0] != masks[1]).any()  # the two layers' masks are not the same draws
 
 
+@pytest.mark.parametrize(
+    "cost,y,message",
+    [
+        ("cross-entropy", np.zeros((5, 2)), "must be floats, for the quadratic cost"),
+        ("quadratic", np.zeros((5, 2), dtype=int), "must be floats, for the quadratic cost"),
+        ("quadratic", np.zeros((5, 3)), r"shape \(5, 3\), but the output layer has 2 neurons"),
+        ("quadratic", np.zeros((5, 2, 1)), r"labels have shape \(5, 2, 1\)"),
+    ],
+)
+def test_targets_that_do_not_fit_the_network_are_refused_before_any_work(cost, y, message):
+    net = Network([4, 3, 2], cost=cost, output="sigmoid")
+    before = net.parameter_vector()
+    with pytest.raises(DigitnetError, match=message):
+        train(net, np.zeros((5, 4)), y, TrainConfig(epochs=1))
+    with pytest.raises(DigitnetError, match="patience .* watches accuracy, which targets lack"):
+        train(Network([4, 3, 2]), np.zeros((5, 4)), np.zeros((5, 2)),
+              TrainConfig(patience=2), X_val=np.zeros((2, 4)), y_val=np.zeros((2, 2)))  # fmt: skip
+    np.testing.assert_array_equal(net.parameter_vector(), before)
+
+
 def test_an_unknown_engine_is_refused_before_any_work():
     net = Network([4, 3, 2])
     before = net.parameter_vector()
@@ -235,3 +277,15 @@ def test_the_engines_evaluation_between_epochs_is_the_networks(dtype):
     cost, accuracy = net.evaluate(X, y)
     assert fast[1] == accuracy
     assert fast[0] == pytest.approx(cost, rel=1e-12 if dtype == "float64" else 1e-5)
+
+
+def test_the_evaluation_of_desired_outputs_is_their_quadratic_cost_without_an_accuracy():
+    net = Network([6, 5, 2], activation="tanh", output="identity", init="lecun", seed=1,
+                  dtype="float64")  # fmt: skip
+    rng = np.random.default_rng(2)
+    X, y = rng.random((30, 6)), rng.normal(size=(30, 2))
+    cost, accuracy = net.evaluate(X, y, batch=7)
+    assert cost == pytest.approx(((net.feedforward(X) - y) ** 2).sum() / 30, rel=1e-12)
+    assert np.isnan(accuracy)
+    fast = engine.Step(net, TrainConfig(), 16).evaluate(X, y)
+    assert fast[0] == pytest.approx(cost, rel=1e-12) and np.isnan(fast[1])

@@ -108,7 +108,10 @@ def torch_gradients(net: Network, X: np.ndarray, y: np.ndarray):
         W, b = params[2 * (l - 1)], params[2 * (l - 1) + 1]
         z = a @ W.T + b
         a = acts[net.output if l == L else net.activation](z)
-    Y = torch.nn.functional.one_hot(torch.tensor(y), net.sizes[-1]).double()
+    if y.ndim == 2:  # desired outputs
+        Y = torch.tensor(y, dtype=torch.float64)
+    else:
+        Y = torch.nn.functional.one_hot(torch.tensor(y), net.sizes[-1]).double()
     n = len(X)
     if net.cost.name == "quadratic":
         C = ((a - Y) ** 2).sum() / n
@@ -128,6 +131,28 @@ def test_backprop_matches_pytorch_autograd(hidden, out_cost, sizes):
     assert net.total_cost(X, y) == pytest.approx(C_torch, rel=1e-12)
     for g_bp, g_torch in zip(backprop_list(net, X, y), expected, strict=True):
         np.testing.assert_allclose(g_bp, g_torch, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize(("hidden", "output"), itertools.product(HIDDEN, HIDDEN + ["softmax"]))
+def test_the_quadratic_cost_of_desired_outputs_matches_finite_differences_and_pytorch(
+    hidden, output
+):
+    """y as real-valued desired outputs (n, n_L), a regressor's targets, instead of labels:
+    C = (1/n) sum (a_j - y_j)^2 and its gradient, for every output activation."""
+    net, X, _ = make_case(hidden, output, "quadratic", [6, 5, 4, 3], seed=2)
+    y = np.random.default_rng(3).normal(size=(len(X), 3))
+    C_torch, expected = torch_gradients(net, X, y)
+    assert net.total_cost(X, y) == pytest.approx(C_torch, rel=1e-12)
+    bp = backprop_list(net, X, y)
+    for g_bp, g_torch in zip(bp, expected, strict=True):
+        np.testing.assert_allclose(g_bp, g_torch, rtol=1e-9, atol=1e-15)
+    for layer, (g_bp, g_fd) in enumerate(zip(bp, finite_differences(net, X, y), strict=True)):
+        assert relative_error(g_bp, g_fd) < 1e-6, f"parameter array {layer}"
+    ws = Workspace(net, len(X))
+    g = engine.backprop(net, engine.trace(net, X, ws, 0.0, None), y, ws)
+    engine_list = [p for pair in zip(g.W, g.b, strict=True) for p in pair]
+    for g_engine, g_bp in zip(engine_list, bp, strict=True):
+        np.testing.assert_allclose(g_engine, g_bp, rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("dropout", [0.5, 0.2])

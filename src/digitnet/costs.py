@@ -4,6 +4,9 @@
 as integers. Each cost, like Nielsen's, has its value ``fn`` (averaged over the ``n`` examples, as
 in the lessons) and its output error ``delta`` = dC/dz^(L), the first backprop equation.
 Labels become one-hot vectors only here, in :func:`one_hot`.
+
+The quadratic cost also takes the desired outputs themselves: ``y`` a float array ``(n, n_L)``,
+any real numbers (a regressor's targets). The cross-entropy costs take integer labels only.
 """
 
 from __future__ import annotations
@@ -25,10 +28,14 @@ def one_hot(y: np.ndarray, n_classes: int, dtype: np.dtype | type = np.float32) 
 
 
 def _a_minus_y(a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """a - y with y one-hot, without building y: a copy of a (into ``out`` if given) with 1
-    taken off the right class."""
+    """a - y (n, n_L), into ``out`` if given. For integer labels y (n,), y is one-hot and never
+    built: a copy of a with 1 taken off the right class. For desired outputs y (n, n_L), the
+    plain difference."""
     d = a.copy() if out is None else _copy_into(out, a)
-    d[np.arange(len(y)), y] -= 1
+    if y.ndim == 2:
+        d -= y
+    else:
+        d[np.arange(len(y)), y] -= 1
     return d
 
 
@@ -57,7 +64,7 @@ class Quadratic:
     """C = (1/n) sum_x sum_j (a_j - y_j)^2, the lessons' cost, for any output activation.
 
     dC/da_j = 2 (a_j - y_j) / n, and delta = dC/da * sigma'(z) (times softmax's Jacobian for a
-    softmax output).
+    softmax output). y is the integer labels (n,) (y_j one-hot) or the desired outputs (n, n_L).
     """
 
     output: Activation

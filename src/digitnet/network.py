@@ -231,7 +231,8 @@ class Network:
         return np.where(total > 0, a / np.where(total > 0, total, 1), 1 / a.shape[1])
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch: int = 10_000) -> tuple[float, float]:
-        """(cost, accuracy) on the examples X (n, n_0) with integer labels y (n,)."""
+        """(cost, accuracy) on the examples X (n, n_0) with integer labels y (n,); with desired
+        outputs y (n, n_L) (the quadratic cost's real-valued targets) the accuracy is NaN."""
         if len(X) == 0:
             return float("nan"), float("nan")
         total_cost, correct = 0.0, 0
@@ -239,8 +240,9 @@ class Network:
             t = self.trace(X[start : start + batch])
             yb = y[start : start + batch]
             total_cost += self.cost.fn(t.z[-1], t.output, yb) * len(yb)
-            correct += int((np.argmax(t.output, axis=1) == yb).sum())
-        return total_cost / len(X), correct / len(X)
+            if y.ndim == 1:
+                correct += int((np.argmax(t.output, axis=1) == yb).sum())
+        return total_cost / len(X), correct / len(X) if y.ndim == 1 else float("nan")
 
     def total_cost(self, X: np.ndarray, y: np.ndarray) -> float:
         """C, the cost averaged over the examples X with labels y."""

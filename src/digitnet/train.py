@@ -223,6 +223,8 @@ def make_step(net: Network, config: TrainConfig, batch_size: int) -> Any:
 
 
 def _check_data(net: Network, X: np.ndarray, y: np.ndarray, what: str) -> None:
+    """X must be (n, n_0); y the integer labels (n,) in 0..n_L-1, or, for the quadratic cost,
+    the desired outputs (n, n_L) as floats."""
     if X.ndim != 2 or X.shape[1] != net.sizes[0]:
         raise DigitnetError(
             f"{what} images have shape {X.shape}, but the network's input layer has "
@@ -230,6 +232,20 @@ def _check_data(net: Network, X: np.ndarray, y: np.ndarray, what: str) -> None:
         )
     if len(X) != len(y):
         raise DigitnetError(f"{what} has {len(X)} images but {len(y)} labels")
+    if y.ndim == 2:
+        if net.cost.name != "quadratic" or not np.issubdtype(y.dtype, np.floating):
+            raise DigitnetError(
+                f"{what} targets have shape {y.shape}: desired outputs (n, n_L) must be floats, "
+                f"for the quadratic cost (this network's is {net.cost.name!r})"
+            )
+        if y.shape[1] != net.sizes[-1]:
+            raise DigitnetError(
+                f"{what} targets have shape {y.shape}, but the output layer has "
+                f"{net.sizes[-1]} neurons"
+            )
+        return
+    if y.ndim != 1:
+        raise DigitnetError(f"{what} labels have shape {y.shape}: expected (n,) or (n, n_L)")
     if len(y) and (y.min() < 0 or y.max() >= net.sizes[-1]):
         raise DigitnetError(
             f"{what} labels go up to {int(y.max())}, but the output layer has only "
@@ -252,6 +268,10 @@ def train(
     state: TrainingState | None = None,
 ) -> History:
     """Train ``net`` in place on (X_train (n, n_0), y_train (n,)) and return its history.
+
+    ``y_train`` holds integer labels, or, for the quadratic cost, the desired outputs
+    (n, n_L) as floats (then every accuracy is NaN, and ``patience`` is refused: it watches
+    the validation accuracy).
 
     Each mini-batch step is ``config.engine``'s (see :func:`make_step`). Pass an earlier
     ``history`` to continue training after its last epoch, and the :class:`TrainingState` of that
@@ -279,8 +299,12 @@ def train(
         raise DigitnetError("training data is empty")
     if config.patience is not None and len(X_val) == 0:
         raise DigitnetError("patience (early stopping) needs a validation split, but it is empty")
+    if config.patience is not None and y_train.ndim == 2:
+        raise DigitnetError("patience (early stopping) watches accuracy, which targets lack")
 
     X_train = net.as_input(X_train)
+    if y_train.ndim == 2:  # desired outputs, in the network's dtype as a - y needs them
+        y_train = y_train.astype(net.dtype, copy=False)
     history = history or History()
     history.stopped = "finished"
     first_epoch = len(history.epochs) + 1
@@ -292,7 +316,7 @@ def train(
     X_monitor, y_monitor = X_train[: config.monitor], y_train[: config.monitor]
     # the mini-batch is gathered into the same two arrays every step
     X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
-    y_batch = np.empty(min(bs, n), y_train.dtype)
+    y_batch = np.empty((min(bs, n), *y_train.shape[1:]), y_train.dtype)
     step = make_step(net, config, min(bs, n))
     if state is not None and state.started:
         _continue_from(state, rng, step, config)
@@ -321,7 +345,7 @@ def train(
                 idx = perm[i * bs : (i + 1) * bs]
                 m = len(idx)  # bs, or fewer in the last batch
                 X = X_train.take(idx, axis=0, out=X_batch[:m], mode="clip")  # idx is in range
-                y = y_train.take(idx, out=y_batch[:m], mode="clip")
+                y = y_train.take(idx, axis=0, out=y_batch[:m], mode="clip")
                 if augment is not None:
                     X = augment_batch(X, augment, rng)
                 if config.schedule == "cosine":  # eta falls within the epoch too

@@ -54,9 +54,10 @@ def trace(
 def evaluate(
     net: Network, X: np.ndarray, y: np.ndarray, batch: int = 10_000
 ) -> tuple[float, float]:
-    """``net.evaluate(X, y)``: (cost, accuracy) on X (n, n_0) with labels y (n,), its products
-    through the same BLAS as the training step's. (NumPy's own BLAS would leave its threads
-    spinning into the next epoch's products, see :mod:`.blas`.)"""
+    """``net.evaluate(X, y)``: (cost, accuracy) on X (n, n_0) with labels y (n,) or desired
+    outputs y (n, n_L) (accuracy NaN), its products through the same BLAS as the training
+    step's. (NumPy's own BLAS would leave its threads spinning into the next epoch's products,
+    see :mod:`.blas`.)"""
     if len(X) == 0:
         return float("nan"), float("nan")
     total_cost, correct = 0.0, 0
@@ -67,8 +68,9 @@ def evaluate(
             z += net.b[l - 1]
             a = net.sigma_of(l)(z)
         total_cost += net.cost.fn(z, a, yb) * len(yb)
-        correct += int((np.argmax(a, axis=1) == yb).sum())
-    return total_cost / len(X), correct / len(X)
+        if y.ndim == 1:
+            correct += int((np.argmax(a, axis=1) == yb).sum())
+    return total_cost / len(X), correct / len(X) if y.ndim == 1 else float("nan")
 
 
 def output_error(net: Network, t: Trace, y: np.ndarray, ws: Workspace) -> np.ndarray:

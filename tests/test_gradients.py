@@ -133,7 +133,9 @@ def test_backprop_matches_pytorch_autograd(hidden, out_cost, sizes):
         np.testing.assert_allclose(g_bp, g_torch, rtol=1e-9, atol=1e-15)
 
 
-@pytest.mark.parametrize(("hidden", "output"), itertools.product(HIDDEN, HIDDEN + ["softmax"]))
+@pytest.mark.parametrize(
+    ("hidden", "output"), list(itertools.product(HIDDEN, [*HIDDEN, "softmax"]))
+)
 def test_the_quadratic_cost_of_desired_outputs_matches_finite_differences_and_pytorch(
     hidden, output
 ):

@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "digitnet.data.cli",
     "digitnet.commands.serve",
     "digitnet.commands.inside",
+    "digitnet.commands.convert",
+    "digitnet.commands.sweep",
 ]
 
 

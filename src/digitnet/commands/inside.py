@@ -38,6 +38,7 @@ VIEW_NAMES = (
     "landscape",
     "noise",
 )
+DB_VIEWS = ("sweep",)  # views whose MODEL argument is a sweep database
 FORMATS = (".png", ".svg")
 
 
@@ -51,8 +52,9 @@ def register(subparsers: Any) -> None:
         "nudges (one backprop step), landscape (the cost around the trained weights), noise "
         "(the answer to random pixels).",
     )
-    p.add_argument("view", choices=VIEW_NAMES, metavar="VIEW", help=", ".join(VIEW_NAMES))
-    p.add_argument("model", type=Path, metavar="MODEL", help="a model file (.npz)")
+    views = (*VIEW_NAMES, *DB_VIEWS)
+    p.add_argument("view", choices=views, metavar="VIEW", help=", ".join(views))
+    p.add_argument("model", type=Path, metavar="MODEL", help="a model file (.npz; sweep: a DB)")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE", help="FILE.png or .svg")
     p.add_argument(
         "--image", type=non_negative_int, default=0, help="test image number (default 0)"
@@ -71,6 +73,7 @@ def register(subparsers: Any) -> None:
         "--seed", type=non_negative_int, default=0, help="noise, nudges' batch, landscape's axes"
     )
     p.add_argument("--dpi", type=positive_int, default=100, help="PNG resolution (default 100)")
+    p.add_argument("--metric", choices=("accuracy", "cost"), default="accuracy", help="sweep")
     _data_options(p)
     p.set_defaults(func=run_plot)
 
@@ -171,8 +174,15 @@ def run_plot(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.suffix.lower() not in FORMATS:
         raise DigitnetError(f"{out}: the picture must end in .png or .svg")
-    net, header = _load(args.model)
-    fig = make_view(args, net, header)
+    if args.view in DB_VIEWS:
+        from digitnet import views
+        from digitnet.sweep import read
+
+        sweep = read(args.model)
+        fig = views.sweep(sweep.runs, sweep.swept, metric=args.metric)
+    else:
+        net, header = _load(args.model)
+        fig = make_view(args, net, header)
     from digitnet.files import atomic_write
 
     with atomic_write(out) as f:

@@ -11,7 +11,8 @@ has a forward pass of its own.
 - :func:`confusion` and :func:`mistakes` - what the network gets wrong;
 - :func:`nudges` - one backprop step, as the backprop lesson tells it;
 - :func:`landscape` - the cost on a 2-D slice of weight space, with the training path;
-- :func:`noise` - random noise in, a confident answer out.
+- :func:`noise` - random noise in, a confident answer out;
+- :func:`sweep` - many runs: accuracy against each swept parameter (``digitnet plot sweep DB``).
 
 Save one with ``fig.savefig("weights.png")``.
 """
@@ -21,6 +22,7 @@ from digitnet.views.diagram import network_diagram
 from digitnet.views.landscape import TrajectoryRecorder, landscape, record_trajectory
 from digitnet.views.nudges import Nudges, backprop_nudges, nudges
 from digitnet.views.results import confusion, confusion_matrix, mistakes, noise
+from digitnet.views.sweep import sweep
 from digitnet.views.weights import weights
 
 #: The names ``digitnet plot VIEW`` accepts, in the order of the lessons.
@@ -49,5 +51,6 @@ __all__ = [
     "noise",
     "nudges",
     "record_trajectory",
+    "sweep",
     "weights",
 ]

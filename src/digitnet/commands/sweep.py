@@ -1,0 +1,386 @@
+"""``digitnet sweep run`` and ``digitnet sweep show``: many training runs on Dask, in SQLite.
+
+``sweep run`` takes every option of ``digitnet train`` as the base recipe and trains one run per
+combination of ``--grid`` values, ``--random`` samples and ``--seeds``, on a Dask LocalCluster
+(one single-threaded worker process per core) or on the cluster of ``--scheduler ADDRESS``. Each
+finished run is one row of the ``--db`` file. Rerunning the same command skips the runs already
+there; the first Ctrl-C (or SIGTERM) hands out no more runs, waits for those in flight and says
+how to continue, a second one cancels them. Everything is checked before any run starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from digitnet.commands import positive_int
+from digitnet.commands.train import add_training_options, load_data, recipe_from_args
+from digitnet.errors import DigitnetError
+from digitnet.sweep import plan, store
+from digitnet.sweep.plan import RunSpec, describe
+
+DEFAULT_DB = Path("runs/sweep.db")
+
+
+def register(subparsers: Any) -> None:
+    sweep = subparsers.add_parser(
+        "sweep",
+        help="train many networks on Dask and compare them",
+        description="Train every combination of a few recipe settings on a Dask cluster, and "
+        "compare them.",
+    )
+    sweep.set_defaults(func=lambda args: _usage(sweep))
+    commands = sweep.add_subparsers(
+        dest="sweep_command", metavar="COMMAND", parser_class=type(sweep)
+    )
+
+    run = commands.add_parser(
+        "run",
+        help="train every run of a sweep (skipping those already in --db)",
+        description="Train one network per combination of --grid values, --random samples and "
+        "--seeds, each on the recipe the other options give (as for digitnet train), on Dask. "
+        "Each finished run is a row of --db; rerun the same command to continue.",
+    )
+    add_training_options(run)
+    s = run.add_argument_group("sweep")
+    s.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="values of one parameter, e.g. lr=0.5,1.5,3 or layers=784-16-10,784-32-10 "
+        f"(repeatable; parameters: {', '.join(n.replace('_', '-') for n in plan.PARAMETERS)})",
+    )
+    s.add_argument(
+        "--random",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH[:log]",
+        help="draw a number parameter uniformly (or log-uniformly) in a range, --samples times",
+    )
+    s.add_argument("--samples", type=positive_int, default=0, help="points drawn for --random")
+    s.add_argument("--seeds", help="seeds of every point, e.g. 0-4 or 0,3,7 (default: --seed)")
+    s.add_argument(
+        "--train-images",
+        type=positive_int,
+        help="train on the first N training images only (quick sweeps)",
+    )
+    s.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"the database (default {DEFAULT_DB})"
+    )
+    s.add_argument(
+        "--save-models",
+        action="store_true",
+        help="also write each run's model to the folder DB-models/ beside the database",
+    )
+    c = run.add_argument_group("cluster")
+    c.add_argument("--workers", type=positive_int, help="LocalCluster processes (default: cores)")
+    c.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler instead")
+    c.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the scheduler and its first worker (default 10)",
+    )
+    run.set_defaults(func=run_sweep)
+
+    show = commands.add_parser(
+        "show",
+        help="the runs of a sweep, grouped by the swept values, best first",
+        description="One row per point of the sweep: the median and the range over its seeds, "
+        "best median validation accuracy first.",
+    )
+    show.add_argument("db", type=Path, metavar="DB")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(func=show_sweep)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+# -- sweep run -----------------------------------------------------------------------------------
+def plan_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], list[RunSpec]]:
+    """The base recipe, the swept names and every run, all checked (one line if not)."""
+    if args.seeds is not None and args.seed is not None:
+        raise DigitnetError("give the seeds with --seeds alone, not --seed as well")
+    base = recipe_from_args(args)
+    base["train_images"] = args.train_images
+    grid = [plan.parse_grid(text) for text in args.grid]
+    random = [plan.parse_random(text) for text in args.random]
+    seeds = plan.parse_seeds(args.seeds) if args.seeds is not None else [args.seed or 0]
+    runs = plan.plan_runs(base, grid, random, args.samples, seeds, args.output is not None)
+    return base, [a.name for a in grid + random], runs
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise DigitnetError(f"cannot write {what} in {folder} ({err.strerror})") from None
+
+
+def models_folder(db: Path) -> Path:
+    return db.with_name(db.stem + "-models")
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    base, swept, runs = plan_from_args(args)
+    identity = plan.base_identity(base, swept)
+    db: Path = args.db
+    done = store.check(db, identity)
+    todo = [r for r in runs if r.id not in done]
+    print(
+        f"sweep: {len(runs)} runs ({_what_is_swept(swept, runs)}), {len(runs) - len(todo)} "
+        f"already in {db}",
+        flush=True,
+    )
+    if not todo:
+        print(f"nothing to run; see them with: digitnet sweep show {db}")
+        return 0
+    _check_writable(db.parent, "the database")
+    if args.save_models:
+        _check_writable(models_folder(db), "the models")
+    data = load_data(base["dataset"], args.data_dir, base["validation"], args.download)
+    _check_shapes(runs, data)
+    if args.train_images:
+        data = replace(
+            data,
+            X_train=data.X_train[: args.train_images],
+            y_train=data.y_train[: args.train_images],
+        )
+    from digitnet.model_io import dataset_record
+    from digitnet.sweep import cluster
+
+    data_meta = dataset_record(data)
+    store.check_data(db, data_meta)
+    print(f"data: {data.source}", flush=True)
+    with cluster.connect(args.scheduler, args.workers, args.timeout) as client:
+        print(f"cluster: {cluster.describe_cluster(client)}", flush=True)
+        conn = store.open_for_writing(db, identity, data_meta)
+        try:
+            return _execute(args, client, todo, data, conn, len(runs))
+        finally:
+            conn.close()
+
+
+def _execute(
+    args: argparse.Namespace, client: Any, todo: list[RunSpec], data: Any, conn: Any, total: int
+) -> int:
+    from tqdm import tqdm
+
+    from digitnet.sweep import cluster
+
+    db: Path = args.db
+    bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=None, mininterval=0.5)
+    counts = {"diverged": 0}
+
+    def record(spec: RunSpec, result: dict[str, Any]) -> None:
+        parameters = result.pop("parameters", None)
+        model = _save_model(db, spec, result, parameters, data) if parameters else None
+        row = {
+            **result,
+            "id": spec.id,
+            "params": spec.params,
+            "seed": spec.seed,
+            "recipe": spec.recipe,
+            "model": None if model is None else str(model),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        store.insert(conn, row)
+        counts["diverged"] += result["status"] == "diverged"
+        bar.update(1)
+
+    start = time.perf_counter()
+    with _stop_on_signals() as stop:
+        try:
+            outcome = cluster.execute(
+                client, todo, data, record, lambda: stop["requested"], bool(args.save_models)
+            )
+        except KeyboardInterrupt:
+            bar.close()
+            print(_continue_line("aborted", db, conn), file=sys.stderr)
+            return 130
+        finally:
+            bar.close()
+    seconds = time.perf_counter() - start
+    diverged = f" ({counts['diverged']} diverged)" if counts["diverged"] else ""
+    print(f"recorded {outcome.recorded} runs{diverged} in {db} in {seconds:.1f} s")
+    if outcome.stopped:
+        print(_continue_line("interrupted", db, conn), file=sys.stderr)
+        return 130
+    if outcome.failed:
+        spec, reason = outcome.failed[0]
+        print(
+            f"digitnet: error: {len(outcome.failed)} runs failed on the workers (the first, "
+            f"{_point(spec)}: {reason}); rerun the same command to retry them",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"see them with: digitnet sweep show {db}")
+    return 0
+
+
+def _continue_line(what: str, db: Path, conn: Any) -> str:
+    recorded = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    argv = sys.argv[1:]
+    command = (
+        shlex.join(["digitnet", *argv]) if argv[:2] == ["sweep", "run"] else "the same command"
+    )
+    return f"{what}: {recorded} runs are recorded in {db}; continue with: {command}"
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[dict[str, bool]]:
+    """The first Ctrl-C or SIGTERM asks the sweep to stop handing out runs; a second one raises
+    KeyboardInterrupt."""
+    stop = {"requested": False}
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop["requested"]:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+        print(
+            "stopping: no more runs are handed out; waiting for those in flight (Ctrl-C again "
+            "to cancel them)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield stop
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _check_shapes(runs: list[RunSpec], data: Any) -> None:
+    """One line if a network's first or last layer does not fit the data."""
+    n_in, n_out = data.X_train.shape[1], data.n_classes
+    for spec in runs:
+        sizes = spec.recipe["network"]["sizes"]
+        if sizes[0] != n_in or sizes[-1] != n_out:
+            raise DigitnetError(
+                f"{_point(spec)}: layers {describe(sizes)} do not fit {data.name}, whose images "
+                f"have {n_in} pixels and {n_out} classes: the layers must run {n_in}-...-{n_out}"
+            )
+
+
+def _save_model(
+    db: Path, spec: RunSpec, result: dict[str, Any], parameters: list[Any], data: Any
+) -> Path:
+    from digitnet.model_io import save_model
+    from digitnet.network import Network
+    from digitnet.train import History
+
+    net = Network.from_config(spec.recipe["network"], seed=spec.seed)
+    net.set_parameters(parameters)
+    history = History.from_dict(
+        {"epochs": result["history"], "stopped": result["status"], "best_epoch": None}
+    )
+    path = models_folder(db) / f"{spec.id}.npz"
+    save_model(path, net, recipe=spec.recipe, dataset=data, history=history, sweep_run=spec.id)
+    return path
+
+
+def _point(spec: RunSpec) -> str:
+    values = [f"{k.replace('_', '-')}={describe(v)}" for k, v in spec.params.items()]
+    return " ".join([*values, f"seed={spec.seed}"])
+
+
+def _what_is_swept(swept: list[str], runs: list[RunSpec]) -> str:
+    seeds = len({r.seed for r in runs})
+    points = len(runs) // max(seeds, 1)
+    names = ", ".join(n.replace("_", "-") for n in swept) or "no parameter"
+    return f"{points} point{'s' * (points != 1)} of {names} x {seeds} seed{'s' * (seeds != 1)}"
+
+
+# -- sweep show ----------------------------------------------------------------------------------
+def show_sweep(args: argparse.Namespace) -> int:
+    sweep = store.read(args.db)
+    ranked = store.groups(sweep.runs)
+    if args.json:
+        print(json.dumps(_as_json(sweep, ranked), indent=2))
+        return 0
+    swept = sweep.swept
+    print(
+        f"{args.db}: {len(sweep.runs)} runs, {len(ranked)} points; swept "
+        f"{', '.join(n.replace('_', '-') for n in swept) or 'only seeds'}; best first"
+    )
+    if not ranked:
+        return 0
+    columns = [n.replace("_", "-") for n in swept]
+    cells = [[describe(g.params.get(n)) for n in swept] for g in ranked]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    head = "  ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
+    print(
+        f"{head}{'  ' if head else ''}{'runs':>4}  {'valid (min-max)':>21}  "
+        f"{'test (min-max)':>21}  {'val cost':>8}  {'seconds':>7}  diverged"
+    )
+    for group, row in zip(ranked, cells, strict=True):
+        values = "  ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True))
+        print(
+            f"{values}{'  ' if values else ''}{len(group.runs):>4}  "
+            f"{_accuracy(group, 'validation_accuracy')}  {_accuracy(group, 'test_accuracy')}  "
+            f"{_number(group.median('validation_cost'), 8, 4)}  "
+            f"{_number(group.median('seconds'), 7, 1)}  {group.diverged:>8}"
+        )
+    return 0
+
+
+def _accuracy(group: store.Group, column: str) -> str:
+    median, (low, high) = group.median(column), group.spread(column)
+    if math.isnan(median):
+        return f"{'-':>21}"
+    return f"{100 * median:6.2f}% ({100 * low:5.2f}-{100 * high:5.2f})"
+
+
+def _number(value: float, width: int, digits: int) -> str:
+    return f"{'-':>{width}}" if math.isnan(value) else f"{value:>{width}.{digits}f}"
+
+
+def _as_json(sweep: store.Sweep, ranked: list[store.Group]) -> dict[str, Any]:
+    def clean(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    points = []
+    for g in ranked:
+        point: dict[str, Any] = {"params": g.params, "runs": len(g.runs), "diverged": g.diverged}
+        for column in ("validation_accuracy", "test_accuracy", "validation_cost", "test_cost"):
+            low, high = g.spread(column)
+            point[column] = {
+                "median": clean(g.median(column)),
+                "min": clean(low),
+                "max": clean(high),
+            }
+        point["seeds"] = sorted(r["seed"] for r in g.runs)
+        point["seconds"] = clean(g.median("seconds"))
+        points.append(point)
+    return {
+        "db": str(sweep.path),
+        "swept": sweep.swept,
+        "recipe": sweep.identity.get("recipe"),
+        "data": sweep.data,
+        "runs": len(sweep.runs),
+        "points": points,
+    }

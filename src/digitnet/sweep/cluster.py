@@ -1,0 +1,255 @@
+"""Running a sweep's runs on Dask: a LocalCluster, or the workers of an existing scheduler.
+
+:func:`connect` gives a ``distributed.Client``: on this machine a ``LocalCluster`` of
+single-threaded worker processes (their BLAS pinned to one thread), or the cluster of
+``--scheduler ADDRESS``. :func:`execute` scatters the data to every worker once, hands out no
+more runs than the cluster has threads (so a stop hands out nothing more and loses little), and
+gives each finished run to ``record`` as it arrives. A worker that dies mid-run has its run
+retried on another worker by the scheduler; a run that diverges comes back as a result, with
+status ``diverged``, and is not retried.
+
+Dask is imported only inside these functions: ``import digitnet`` never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from digitnet.errors import DigitnetError, TrainingDiverged
+from digitnet.sweep.plan import RunSpec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+INSTALL_HINT = "pip install 'digitnet[sweep]'"
+_blas_pinned = False
+
+
+def import_distributed() -> Any:
+    """The ``distributed`` module, or one line saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise DigitnetError(
+            f"sweeps run on Dask, which is not installed; install it with: {INSTALL_HINT}"
+        ) from None
+    return distributed
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def connect(scheduler: str | None, workers: int | None, timeout: float) -> Iterator[Client]:
+    """A client of the scheduler at ``scheduler``, or of a new LocalCluster of ``workers``
+    single-threaded processes; closed (and the LocalCluster stopped) on the way out.
+
+    An unreachable scheduler, or one without any worker after ``timeout`` seconds, is one line.
+    """
+    distributed = import_distributed()
+    import dask
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    cluster = None
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise DigitnetError(
+                f"cannot reach the Dask scheduler at {scheduler}: {reason}"
+            ) from None
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            client.close()
+            raise DigitnetError(
+                f"the Dask scheduler at {scheduler} has no workers after {timeout:g} s; "
+                f"start one with: dask worker {scheduler} --nthreads 1"
+            ) from None
+    else:
+        pinned = {
+            name: 1 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        }
+        environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **pinned}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = distributed.LocalCluster(
+                n_workers=workers or default_workers(),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+        client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def describe_cluster(client: Client) -> str:
+    """'2 workers, 2 threads at tcp://...' for the first line of the output."""
+    threads = client.nthreads()
+    return (
+        f"{len(threads)} worker{'s' * (len(threads) != 1)}, {sum(threads.values())} "
+        f"thread{'s' * (sum(threads.values()) != 1)} at {client.scheduler.address}"
+    )
+
+
+@dataclass
+class Outcome:
+    """What :func:`execute` did: runs recorded, runs that failed (with the reason), whether it
+    stopped early, and the seconds spent scattering the data."""
+
+    recorded: int = 0
+    failed: list[tuple[RunSpec, str]] = field(default_factory=list)
+    stopped: bool = False
+    scatter_seconds: float = 0.0
+
+
+def execute(
+    client: Client,
+    runs: list[RunSpec],
+    data: Any,
+    record: Callable[[RunSpec, dict[str, Any]], None],
+    stop_requested: Callable[[], bool],
+    want_parameters: bool = False,
+) -> Outcome:
+    """Train ``runs`` on the cluster of ``client``, calling ``record(spec, result)`` (in this
+    process) for each run as it finishes; ``result`` is what :func:`train_run` returns.
+
+    Runs are handed out while ``stop_requested()`` is false, at most one per worker thread at a
+    time; once it is true the runs in flight finish and are recorded, and no other starts. A
+    KeyboardInterrupt cancels the runs in flight.
+    """
+    distributed = import_distributed()
+    outcome = Outcome()
+    start = time.perf_counter()
+    data_future = client.scatter(data, broadcast=True, hash=False)
+    outcome.scatter_seconds = time.perf_counter() - start
+    pending = deque(runs)
+    in_flight: dict[Any, RunSpec] = {}
+    finished = distributed.as_completed(loop=client.loop)
+
+    def hand_out() -> None:
+        if stop_requested():
+            outcome.stopped = outcome.stopped or bool(pending)
+            pending.clear()
+        limit = max(1, sum(client.nthreads().values()))
+        while pending and len(in_flight) < limit:
+            spec = pending.popleft()
+            future = client.submit(
+                train_run, spec.recipe, data_future, want_parameters, key=f"run-{spec.id}"
+            )
+            in_flight[future] = spec
+            finished.add(future)
+
+    try:
+        hand_out()
+        for future in finished:
+            spec = in_flight.pop(future)
+            if future.status == "finished":
+                record(spec, future.result())
+                outcome.recorded += 1
+            else:
+                outcome.failed.append((spec, _reason(future.exception())))
+            future.release()
+            hand_out()
+    except KeyboardInterrupt:
+        client.cancel(list(in_flight))
+        raise
+    finally:
+        data_future.release()
+    return outcome
+
+
+def _reason(err: BaseException | None) -> str:
+    text = str(err).strip().splitlines()[0] if err is not None and str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+# -- on the worker -------------------------------------------------------------------------------
+def pin_blas_threads() -> None:
+    """One BLAS thread in this worker process (its one Dask thread is its share of the cores).
+
+    The LocalCluster's workers start with ``OPENBLAS_NUM_THREADS=1`` and the like already;
+    threadpoolctl, when installed, also pins workers started some other way.
+    """
+    global _blas_pinned
+    if _blas_pinned:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        pass
+    else:
+        threadpool_limits(1)
+    _blas_pinned = True
+
+
+def train_run(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
+    """Train one run of a sweep on ``data`` (a :class:`digitnet.data.Dataset`) and return what
+    the database records: the status, every epoch, the final accuracies and costs (of the
+    weights the run ends with), the seconds, the worker; with ``want_parameters`` also the
+    trained W and b (for the driver to save the model file)."""
+    start = time.perf_counter()
+    pin_blas_threads()
+    from digitnet.commands.train import make_config
+    from digitnet.network import Network
+    from digitnet.train import train_on
+
+    config = make_config(recipe["training"], recipe["augment"])
+    net = Network.from_config(recipe["network"], seed=config.seed)
+    message = None
+    try:
+        history = train_on(net, data, config)
+    except TrainingDiverged as err:
+        history, message = err.history, str(err)
+    val_cost, val_acc = net.evaluate(data.X_val, data.y_val) if len(data.y_val) else (math.nan,) * 2
+    test_cost, test_acc = net.evaluate(data.X_test, data.y_test)
+    records = history.to_dict()["epochs"]  # type: ignore[union-attr]
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        worker = "local"
+    result = {
+        "status": history.stopped,  # type: ignore[union-attr]
+        "epochs": len(records),
+        "history": [{k: _finite(v) for k, v in r.items()} for r in records],
+        "test_accuracy": test_acc,
+        "test_cost": test_cost,
+        "validation_accuracy": val_acc,
+        "validation_cost": val_cost,
+        "train_cost": records[-1]["train_cost"] if records else math.nan,
+        "train_seconds": sum(r["seconds"] for r in records),
+        "worker": worker,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "message": message,
+        "parameters": [p.copy() for p in net.parameters()] if want_parameters else None,
+    }
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value

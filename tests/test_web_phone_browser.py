@@ -108,6 +108,15 @@ def test_phone_layout(chromium: Browser, mnist_url: str) -> None:
                 }, (p, dx, dy)
         shot = page.locator("#diagram-panel").screenshot(scale="css")
         save_png(shot, shot_path("web-phone-diagram.png"))
+        # teaching fits the phone too
+        with page.expect_response("**/api/backprop"):
+            page.select_option("#teach-label", "3")
+        with page.expect_response("**/api/backprop/step"):
+            page.tap("#teach-step")
+        page.wait_for_selector("#teach-summary")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        teach = page.locator("#teach-panel").screenshot(scale="css")
+        save_png(teach, Path(os.environ.get("DIGITNET_SHOTS", tempfile.mkdtemp())) / "teach.png")
 
 
 def test_fashion_and_sigmoid_say_what_they_show(chromium: Browser, fashion_url: str) -> None:

@@ -8,14 +8,17 @@ another host name (DNS rebinding) is refused.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_helpers import browser, open_page, serving
+from browser_helpers import browser, open_page, save_png, serving
 from playwright.sync_api import Browser, Page
 from web_helpers import trained_network
 
@@ -85,17 +88,26 @@ def test_step_by_step_then_adopt(chromium: Browser, base_url: str) -> None:
             timeout=60_000,
         )
         page.wait_for_selector("#candidate:not([hidden])")
+        page.wait_for_function("document.querySelectorAll('#live-digits figure').length === 8")
+        shots = Path(os.environ.get("DIGITNET_SHOTS") or tempfile.mkdtemp())
+        save_png(page.locator("#train-panel").screenshot(), shots / "train.png")
         table = page.inner_text("#candidate-table")
         assert "784-12-10" in table and "784-64-10" in table
         assert model(page)["version"] == served["version"]
         assert model(page)["sizes"] == [784, 64, 10]
         assert page.inner_text("#model-desc").startswith("784-64-10")
-        # only "Use this network" serves it
+        # a neuron of the served network is being inspected (layer 1 has 64, the candidate 12)
+        with page.expect_response("**/api/neuron"):
+            page.evaluate("digitnet.select(1, 40)")
+        page.wait_for_function("document.getElementById('inspect').innerText.includes('neuron 40')")
+        # only "Use this network" serves it; the panel lets go of the neuron it no longer has
         with page.expect_response("**/api/train/adopt"):
             page.click("#adopt")
         page.wait_for_function(
             "document.getElementById('model-desc').textContent.startsWith('784-12-10')"
         )
+        assert "served network changed" in page.inner_text("#inspect")
+        assert page.evaluate("digitnet.state.selected") is None
         now = model(page)
         assert now["version"] == served["version"] + 1 and now["sizes"] == [784, 12, 10]
         assert page.is_hidden("#candidate")

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "digitnet.commands.serve",
     "digitnet.commands.inside",
     "digitnet.commands.convert",
+    "digitnet.commands.convert",
     "digitnet.commands.sweep",
 ]
 

@@ -1,0 +1,100 @@
+"""``digitnet export`` and ``digitnet import``: models to and from ONNX.
+
+- ``digitnet export MODEL.npz [-o MODEL.onnx]``: the model as ONNX, for onnxruntime, Netron and
+  other tools (:func:`digitnet.onnx_io.save_onnx`);
+- ``digitnet import FILE.onnx [-o MODEL.npz] [--cost NAME]``: an MLP exported by PyTorch or
+  skl2onnx (or digitnet) as a digitnet model file (:func:`digitnet.onnx_io.read_onnx`), which
+  every other command then reads.
+
+Both need the optional packages of ``digitnet[onnx]``, imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from digitnet.costs import COST_NAMES
+from digitnet.errors import DigitnetError
+
+
+def register(subparsers: Any) -> None:
+    e = subparsers.add_parser(
+        "export",
+        help="write a model as ONNX (for onnxruntime and other tools)",
+        description="Write a digitnet model as an ONNX file: input 'pixels' (batch, 784) float32, "
+        "pixel / 255; outputs the output layer's activations and 'digit'. Checked with the ONNX "
+        "checker and onnxruntime before it is written. Needs pip install 'digitnet[onnx]'.",
+    )
+    e.add_argument("model", type=Path, metavar="MODEL", help="a model file (.npz)")
+    e.add_argument(
+        "-o", "--out", type=Path, metavar="FILE", help="the .onnx file (default: MODEL.onnx)"
+    )
+    e.set_defaults(func=run_export)
+
+    i = subparsers.add_parser(
+        "import",
+        help="read an MLP from an ONNX file (PyTorch, scikit-learn) as a digitnet model",
+        description="Read a feed-forward MLP (Gemm or MatMul + Add layers with Relu, Sigmoid, "
+        "Tanh, LeakyRelu or Softmax, as torch.onnx.export and skl2onnx write them) and save it as "
+        "a digitnet model file. Needs pip install 'digitnet[onnx]'.",
+    )
+    i.add_argument("onnx_file", type=Path, metavar="FILE", help="an ONNX file (.onnx)")
+    i.add_argument(
+        "-o", "--out", type=Path, metavar="MODEL", help="the model file (default: FILE.npz)"
+    )
+    i.add_argument(
+        "--cost",
+        choices=COST_NAMES,
+        help="the cost for training (default: cross-entropy for a softmax output, else quadratic)",
+    )
+    i.set_defaults(func=run_import)
+
+
+def _output(given: Path | None, source: Path, suffix: str) -> Path:
+    out = given if given is not None else source.with_suffix(suffix)
+    if out.is_dir():
+        raise DigitnetError(f"{out}: is a folder; name the {suffix} file to write")
+    if out.resolve() == source.resolve():
+        raise DigitnetError(f"{out}: is the file being read; name another output file")
+    return out
+
+
+def _shape(sizes: list[int]) -> str:
+    return "-".join(map(str, sizes))
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from digitnet.model_io import load_model
+    from digitnet.onnx_io import save_onnx
+
+    out = _output(args.out, args.model, ".onnx")
+    net, header = load_model(args.model)
+    dataset = header.get("dataset")
+    name = dataset.get("name") if isinstance(dataset, dict) else None
+    diff = save_onnx(net, out, metadata={"dataset": name} if isinstance(name, str) else None)
+    output = "probabilities" if net.output == "softmax" else "activations"
+    print(
+        f"wrote {out}: {_shape(net.sizes)}, {net.activation} hidden, {net.output} output, "
+        f"{net.dtype.name}; input 'pixels' (batch, {net.sizes[0]}) float32 = pixel / 255; outputs "
+        f"'{output}' (batch, {net.sizes[-1]}) and 'digit' (batch,)"
+    )
+    print(f"onnxruntime agrees with digitnet on 256 random images: max difference {diff:.2g}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from digitnet.model_io import save_model
+    from digitnet.onnx_io import read_onnx
+
+    out = _output(args.out, args.onnx_file, ".npz")
+    net, origin = read_onnx(args.onnx_file, args.cost)
+    save_model(out, net, imported_from=origin)
+    producer = origin["producer"] or "an unnamed producer"
+    print(
+        f"read {args.onnx_file} ({producer}, opset {origin['opset']}): {_shape(net.sizes)}, "
+        f"{net.activation} hidden, {net.output} output, {net.dtype.name}; cost {net.cost.name}"
+    )
+    print(f"wrote {out}")
+    return 0

@@ -25,7 +25,6 @@ COMMAND_MODULES = [
     "digitnet.commands.serve",
     "digitnet.commands.inside",
     "digitnet.commands.convert",
-    "digitnet.commands.convert",
     "digitnet.commands.sweep",
 ]
 

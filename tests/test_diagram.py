@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from matplotlib.figure import Figure
-from web_helpers import trained_network
+from web_helpers import local_client, trained_network
 
 from digitnet import views
 from digitnet.errors import DigitnetError
@@ -69,7 +68,7 @@ def fresh_tanh() -> Network:
 def test_the_plot_and_the_web_page_show_the_same_neurons_and_connections(mnist, which) -> None:
     net = trained_network(mnist) if which == "trained relu-softmax" else fresh_tanh()
     L = net.n_layers
-    with TestClient(create_app(net)) as client:
+    with local_client(create_app(net)) as client:
         for x in mnist.X_test[:3]:
             answer = client.post("/api/trace", json={"pixels": x.tolist()})
             assert answer.status_code == 200, answer.text

@@ -378,7 +378,7 @@ def test_digitnet_train_records_a_portable_source_and_prints_the_full_path(
 
 
 def test_the_web_apps_live_training_writes_the_same_header(tmp_path):
-    from fastapi.testclient import TestClient
+    from web_helpers import local_client
 
     from digitnet.web import create_app
 
@@ -387,9 +387,10 @@ def test_the_web_apps_live_training_writes_the_same_header(tmp_path):
     train(net, data.X_train[:500], data.y_train[:500], TrainConfig(epochs=1))
     app = create_app(net, None, data, save_dir=tmp_path)
     settings = {"hidden": [8], "epochs": 1, "train_examples": 500, "batch_size": 50}
-    with TestClient(app) as client:
+    with local_client(app) as client:
         assert client.post("/api/train", json=settings).status_code == 200
         app.state.trainer.wait(60)
+        assert client.post("/api/train/adopt", json={}).status_code == 200
     (saved,) = tmp_path.glob("live-*.npz")
     header = read_header(saved)
     assert header == app.state.served[0].header

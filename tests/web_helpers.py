@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from digitnet.network import Network
 from digitnet.train import TrainConfig, train
 
@@ -22,3 +24,11 @@ def trained_network(data: Any) -> Network:
     config = TrainConfig(epochs=2, batch_size=32, lr=0.05, optimizer="momentum", seed=1)
     train(net, data.X_train, data.y_train, config)
     return net
+
+
+LOCAL = "http://127.0.0.1:8000"  # a Host the server answers to (any other name gets 400)
+
+
+def local_client(app: Any) -> TestClient:
+    """A test client that reaches ``app`` as the page does, at 127.0.0.1."""
+    return TestClient(app, base_url=LOCAL)

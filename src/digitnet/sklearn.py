@@ -244,7 +244,7 @@ class _DigitnetEstimator(BaseEstimator):
                 )
             except DigitnetError as err:
                 raise ValueError(str(err)) from None
-            self._seed_ = seed
+            self._train_seed = seed
             self._history, self._state = History(), TrainingState()
             self.validation_scores_: list[float] | None = None
         if self._state.started and self._state.optimizer_name != self.optimizer:
@@ -257,11 +257,13 @@ class _DigitnetEstimator(BaseEstimator):
                 X,
                 Y,
                 test_size=self.validation_fraction,
-                random_state=self._seed_,
+                random_state=self._train_seed,
                 stratify=stratify,
             )
         done = len(self._history.epochs)
-        config = self._config(done + (1 if incremental else int(self.epochs)), self._seed_, len(X))
+        config = self._config(
+            done + (1 if incremental else int(self.epochs)), self._train_seed, len(X)
+        )
         if incremental:  # one epoch at eta: a stream has no length for a schedule to span
             config.schedule = "constant"
         watch = _EpochWatch(self._score_network, X_val, y_val, self.patience, self.verbose)

@@ -114,6 +114,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 # -- sweep run -----------------------------------------------------------------------------------
 def plan_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], list[RunSpec]]:
     """The base recipe, the swept names and every run, all checked (one line if not)."""
+    if args.scheduler and args.workers:
+        raise DigitnetError("--workers sizes a LocalCluster; with --scheduler, its workers run")
     if args.seeds is not None and args.seed is not None:
         raise DigitnetError("give the seeds with --seeds alone, not --seed as well")
     base = recipe_from_args(args)

@@ -13,11 +13,14 @@ Dask is imported only inside these functions: ``import digitnet`` never loads it
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
+import signal
 import socket
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'digitnet[sweep]'"
 _blas_pinned = False
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def import_distributed() -> Any:
@@ -63,7 +67,7 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
     distributed = import_distributed()
     import dask
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # failures are reported here
     cluster = None
     if scheduler:
         try:
@@ -86,14 +90,14 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
             name: 1 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
         }
         environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **pinned}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), _sigint_ignored():
             cluster = distributed.LocalCluster(
                 n_workers=workers or default_workers(),
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,
             )
         client = distributed.Client(cluster, set_as_default=False)
     try:
@@ -102,6 +106,22 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ctrl-C ignored by the worker processes started meanwhile (they inherit it): a terminal
+    sends it to the whole process group, and it is the driver's to handle, letting the runs in
+    flight finish."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def describe_cluster(client: Client) -> str:
@@ -204,6 +224,27 @@ def pin_blas_threads() -> None:
     _blas_pinned = True
 
 
+def prepared(data: Any) -> Any:
+    """``data`` with every array contiguous and aligned, made once per worker and dataset.
+
+    Arrays unpickled from Dask's messages can start at any byte, and NumPy and BLAS take slow
+    paths through misaligned float32 arrays.
+    """
+    try:
+        return _prepared[data]
+    except KeyError:
+        pass
+    import numpy as np
+
+    arrays = {}
+    for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        array = np.require(getattr(data, name), requirements=("C", "A"))
+        array.flags.writeable = False
+        arrays[name] = array
+    _prepared[data] = ready = dataclasses.replace(data, **arrays)
+    return ready
+
+
 def train_run(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
     """Train one run of a sweep on ``data`` (a :class:`digitnet.data.Dataset`) and return what
     the database records: the status, every epoch, the final accuracies and costs (of the
@@ -215,6 +256,7 @@ def train_run(recipe: dict[str, Any], data: Any, want_parameters: bool = False) 
     from digitnet.network import Network
     from digitnet.train import train_on
 
+    data = prepared(data)
     config = make_config(recipe["training"], recipe["augment"])
     net = Network.from_config(recipe["network"], seed=config.seed)
     message = None

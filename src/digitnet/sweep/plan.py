@@ -254,9 +254,11 @@ def plan_runs(
     if samples and not random:
         raise DigitnetError("--samples draws points of the --random parameters; give --random")
     points = draw(random, samples) if random else [{}]
-    combos = [dict(zip(names, values, strict=True)) for values in itertools.product(
-        *[a.values for a in grid]
-    )]  # fmt: skip
+    grid_names = [a.name for a in grid]
+    combos = [
+        dict(zip(grid_names, values, strict=True))
+        for values in itertools.product(*[a.values for a in grid])
+    ]
     runs, checked = [], set()
     for combo in combos:
         for point in points:

@@ -95,6 +95,13 @@ REWRITES: list[tuple[str, str, str]] = [
 # Shell commands (comment removed) that are not run, and why.
 EXCEPTIONS: dict[str, str] = {
     "make test": "runs the whole suite, this test included: it would run itself",
+    "dask scheduler --port 8786": "a cluster's scheduler serves until stopped, on a fixed port; "
+    "tests/test_sweep.py starts dask scheduler and dask worker processes on free ports",
+    "dask worker tcp://HOST:8786 --nworkers -1 --nthreads 1": "HOST names the scheduler's "
+    "machine; tests/test_sweep.py runs sweeps through dask worker processes it starts",
+    "digitnet sweep run --scheduler tcp://HOST:8786 --grid layers=784-16-16-10,784-32-10 "
+    "--seeds 0-4 --db runs/wide.db": "needs the cluster above; tests/test_sweep.py runs "
+    "digitnet sweep run --scheduler against a real dask scheduler",
 }
 
 # Shell commands that run until stopped: started in the background, they must answer GET / and

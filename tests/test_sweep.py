@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,29 @@ def test_a_swept_cross_entropy_chooses_softmax_as_digitnet_train_does():
     assert [r.recipe["network"]["output"] for r in runs] == ["sigmoid", "softmax"]
     runs = plan("--output", "sigmoid", "--grid", "cost=quadratic,cross-entropy")[2]
     assert [r.recipe["network"]["output"] for r in runs] == ["sigmoid", "sigmoid"]
+
+
+def test_the_workers_rebuild_the_drivers_images_bit_for_bit_from_bytes(env, monkeypatch):
+    import pickle
+
+    import numpy as np
+
+    from digitnet.data import load
+    from digitnet.sweep.cluster import Packed
+
+    monkeypatch.setenv("DIGITNET_DATA", env["DIGITNET_DATA"])
+    data = load("mnist")
+    packed = pickle.loads(pickle.dumps(Packed.of(data), protocol=5))
+    assert packed.images is not None and packed.images["X_train"].dtype == np.uint8
+    ready = packed.dataset()
+    assert packed.dataset() is ready  # made once
+    for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        array = getattr(ready, name)
+        assert array.dtype == getattr(data, name).dtype and array.flags.aligned
+        np.testing.assert_array_equal(array, getattr(data, name))
+    noisy = Packed.of(replace(data, X_test=data.X_test + np.float32(1e-3)))
+    assert noisy.images is None  # not bytes / 255: sent as they are
+    np.testing.assert_array_equal(noisy.dataset().X_test, data.X_test + np.float32(1e-3))
 
 
 # -- bad input: one line, before any run, the database unchanged ----------------------------------

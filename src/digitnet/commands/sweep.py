@@ -221,7 +221,10 @@ def _execute(
             bar.close()
     seconds = time.perf_counter() - start
     diverged = f" ({counts['diverged']} diverged)" if counts["diverged"] else ""
-    print(f"recorded {outcome.recorded} runs{diverged} in {db} in {seconds:.1f} s")
+    print(
+        f"recorded {outcome.recorded} runs{diverged} in {db} in {seconds:.1f} s (the data "
+        f"reached the workers in {outcome.scatter_seconds:.1f} s)"
+    )
     if outcome.stopped:
         print(_continue_line("interrupted", db, conn), file=sys.stderr)
         return 130

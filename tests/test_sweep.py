@@ -310,6 +310,7 @@ def test_plot_sweep_draws_accuracy_and_cost(local_sweep, tmp_path, capsys):
 
 # -- Ctrl-C --------------------------------------------------------------------------------------
 def test_ctrl_c_keeps_the_finished_runs_and_the_same_command_continues(env, tmp_path):
+    """Ctrl-C as a terminal sends it: to the whole process group, the workers included."""
     db = tmp_path / "stop.db"
     argv = ["sweep", "run", *SLOW, "--grid", "lr=0.5,1,2,3", "--seeds", "0-3", "--workers", "2"]
     argv += ["--db", str(db)]
@@ -319,10 +320,11 @@ def test_ctrl_c_keeps_the_finished_runs_and_the_same_command_continues(env, tmp_
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()

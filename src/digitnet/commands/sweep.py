@@ -175,13 +175,13 @@ def run_sweep(args: argparse.Namespace) -> int:
         print(f"cluster: {cluster.describe_cluster(client)}", flush=True)
         conn = store.open_for_writing(db, identity, data_meta)
         try:
-            return _execute(args, client, todo, data, conn, len(runs))
+            return _execute(args, client, todo, data, conn)
         finally:
             conn.close()
 
 
 def _execute(
-    args: argparse.Namespace, client: Any, todo: list[RunSpec], data: Any, conn: Any, total: int
+    args: argparse.Namespace, client: Any, todo: list[RunSpec], data: Any, conn: Any
 ) -> int:
     from tqdm import tqdm
 

@@ -1,0 +1,152 @@
+"""digitnet's scikit-learn estimators against MLPClassifier / MLPRegressor, side by side (issue 15).
+
+    .venv/bin/python benchmarks/sklearn_compare.py            # writes benchmarks/SKLEARN.md
+
+The same hidden sizes, activation, optimizer, step size, batch size and number of epochs on both
+sides, the same splits, 3 seeds; each seed runs the two systems in turn (the order alternates), so
+the noise of this shared machine hits both. Reported: test accuracy (R^2 for the regression) and
+fit time, medians over the seeds. scikit-learn's early convergence test is switched off
+(``n_iter_no_change`` beyond the epochs), so both train every epoch asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_diabetes, load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from digitnet.sklearn import DigitnetClassifier, DigitnetRegressor
+
+HERE = Path(__file__).resolve().parent
+SHARED_DATA = HERE.parents[1] / "shared" / "data"
+SEEDS = (0, 1, 2)
+
+
+def tasks() -> list[dict]:
+    """(name, X_train, y_train, X_test, y_test, settings) for each comparison."""
+    digits = load_digits()
+    Xd = MinMaxScaler().fit_transform(digits.data)
+    d_split = train_test_split(Xd, digits.target, test_size=0.25, random_state=0)
+    diabetes = load_diabetes()
+    Xr_train, Xr_test, yr_train, yr_test = train_test_split(
+        diabetes.data, diabetes.target, test_size=0.25, random_state=0
+    )
+    x_scale = StandardScaler().fit(Xr_train)
+    y_mean, y_std = yr_train.mean(), yr_train.std()
+    r_split = (
+        x_scale.transform(Xr_train),
+        x_scale.transform(Xr_test),
+        (yr_train - y_mean) / y_std,
+        (yr_test - y_mean) / y_std,
+    )
+    from digitnet.data import load
+
+    mnist = load("mnist", data_dir=os.environ.get("DIGITNET_DATA") or SHARED_DATA, validation=0)
+    m_split = (mnist.X_train, mnist.X_test, mnist.y_train, mnist.y_test)
+    common = dict(activation="relu", optimizer="adam")
+    return [
+        dict(name="load_digits", kind="classifier", split=d_split,
+             settings=dict(common, hidden=(64,), lr=1e-3, batch_size=32, epochs=100)),
+        dict(name="load_diabetes", kind="regressor", split=r_split,
+             settings=dict(common, hidden=(32,), lr=1e-3, batch_size=32, epochs=200)),
+        dict(name="MNIST", kind="classifier", split=m_split,
+             settings=dict(common, hidden=(128,), lr=1e-3, batch_size=128, epochs=10)),
+    ]  # fmt: skip
+
+
+def make(system: str, kind: str, s: dict, seed: int):
+    if system == "digitnet":
+        if kind == "classifier":
+            return DigitnetClassifier(
+                hidden_layer_sizes=s["hidden"], activation=s["activation"], output="softmax",
+                cost="cross-entropy", init="he", optimizer=s["optimizer"], lr=s["lr"],
+                batch_size=s["batch_size"], epochs=s["epochs"], random_state=seed,
+            )  # fmt: skip
+        return DigitnetRegressor(
+            hidden_layer_sizes=s["hidden"], activation=s["activation"], init="he",
+            optimizer=s["optimizer"], lr=s["lr"], batch_size=s["batch_size"],
+            epochs=s["epochs"], random_state=seed,
+        )  # fmt: skip
+    cls = MLPClassifier if kind == "classifier" else MLPRegressor
+    return cls(
+        hidden_layer_sizes=s["hidden"], activation=s["activation"], solver=s["optimizer"],
+        learning_rate_init=s["lr"], batch_size=s["batch_size"], max_iter=s["epochs"],
+        n_iter_no_change=s["epochs"] + 1, alpha=0.0, random_state=seed,
+    )  # fmt: skip
+
+
+def main() -> int:
+    threadpool_limits(2)
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    results = []
+    for task in tasks():
+        X_train, X_test, y_train, y_test = task["split"]
+        X_train, X_test = np.asarray(X_train), np.asarray(X_test)
+        runs: dict[str, list[tuple[float, float]]] = {"digitnet": [], "scikit-learn": []}
+        for i, seed in enumerate(SEEDS):
+            order = ["digitnet", "scikit-learn"] if i % 2 == 0 else ["scikit-learn", "digitnet"]
+            for system in order:
+                model = make(system, task["kind"], task["settings"], seed)
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                seconds = time.perf_counter() - start
+                score = float(model.score(X_test, y_test))
+                runs[system].append((score, seconds))
+                print(f"{task['name']} seed {seed} {system:12s} score {score:.4f} "
+                      f"fit {seconds:.2f} s", flush=True)  # fmt: skip
+        results.append({"task": task["name"], "kind": task["kind"],
+                        "settings": task["settings"], "runs": runs,
+                        "load_average": os.getloadavg()})  # fmt: skip
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "sklearn.json").write_text(json.dumps(results, indent=1))
+    write_markdown(results)
+    return 0
+
+
+def write_markdown(results: list[dict]) -> None:
+    lines = [
+        "# digitnet's scikit-learn estimators against MLPClassifier / MLPRegressor",
+        "",
+        "Written by `benchmarks/sklearn_compare.py` (see its docstring): same hidden sizes, "
+        "activation (ReLU), optimizer (Adam), step size, batch size and epochs, same splits, "
+        "seeds 0, 1, 2, the systems alternating; medians over the seeds. Scores are test "
+        "accuracy, or R^2 for load_diabetes (features and target standardised on the training "
+        "split). 2-core machine shared with other work.",
+        "",
+        "| task | settings | digitnet score | scikit-learn score | difference (points) | "
+        "digitnet fit s | scikit-learn fit s | sklearn / digitnet time |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        d = [s for s, _ in r["runs"]["digitnet"]]
+        k = [s for s, _ in r["runs"]["scikit-learn"]]
+        dt = statistics.median(t for _, t in r["runs"]["digitnet"])
+        kt = statistics.median(t for _, t in r["runs"]["scikit-learn"])
+        s = r["settings"]
+        settings = (
+            f"hidden {s['hidden']}, eta {s['lr']:g}, batch {s['batch_size']}, {s['epochs']} epochs"
+        )
+        dm, km = statistics.median(d), statistics.median(k)
+        lines.append(
+            f"| {r['task']} | {settings} | {dm:.4f} ({', '.join(f'{v:.4f}' for v in d)}) | "
+            f"{km:.4f} ({', '.join(f'{v:.4f}' for v in k)}) | {100 * (dm - km):+.2f} | "
+            f"{dt:.2f} | {kt:.2f} | {kt / dt:.2f}x |"
+        )
+    (HERE / "SKLEARN.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {HERE / 'SKLEARN.md'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

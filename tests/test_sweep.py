@@ -191,6 +191,19 @@ def test_bad_input_is_one_line_before_any_run(argv, words, env, tmp_path, capsys
     assert not db.exists()
 
 
+def test_without_dask_the_sweep_says_how_to_install_it(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DIGITNET_DATA", env["DIGITNET_DATA"])
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    db = tmp_path / "d.db"
+    assert main(["sweep", "run", *TINY, "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "digitnet: error: sweeps run on Dask, which is not installed; install it with: "
+        "pip install 'digitnet[sweep]'\n"
+    )
+    assert not db.exists()
+
+
 def test_an_unreachable_scheduler_is_one_line_and_no_database(env, tmp_path):
     db = tmp_path / "s.db"
     address = f"tcp://127.0.0.1:{free_port()}"

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "digitnet.commands.inside",
     "digitnet.commands.convert",
     "digitnet.commands.sweep",
+    "digitnet.commands.experiment",
 ]
 
 

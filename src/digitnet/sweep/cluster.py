@@ -151,15 +151,21 @@ def execute(
     record: Callable[[RunSpec, dict[str, Any]], None],
     stop_requested: Callable[[], bool],
     want_parameters: bool = False,
+    task: Callable[[dict[str, Any], Any, bool], dict[str, Any]] | None = None,
 ) -> Outcome:
     """Train ``runs`` on the cluster of ``client``, calling ``record(spec, result)`` (in this
     process) for each run as it finishes; ``result`` is what :func:`train_run` returns.
+
+    ``task`` replaces :func:`train_run` on the workers: a module-level function
+    ``task(recipe, data, want_parameters) -> dict`` (``data`` arrives :class:`Packed`; its
+    :meth:`Packed.dataset` is the dataset), for runs that train otherwise.
 
     Runs are handed out while ``stop_requested()`` is false, at most one per worker thread at a
     time; once it is true the runs in flight finish and are recorded, and no other starts. A
     KeyboardInterrupt cancels the runs in flight.
     """
     distributed = import_distributed()
+    task = task or train_run
     outcome = Outcome()
     start = time.perf_counter()
     data_future = client.scatter(Packed.of(data), broadcast=True, hash=False)
@@ -176,7 +182,7 @@ def execute(
         while pending and len(in_flight) < limit:
             spec = pending.popleft()
             future = client.submit(
-                train_run, spec.recipe, data_future, want_parameters, key=f"run-{spec.id}"
+                task, spec.recipe, data_future, want_parameters, key=f"run-{spec.id}"
             )
             in_flight[future] = spec
             finished.add(future)

@@ -13,7 +13,6 @@ import gzip
 import importlib.util
 import io
 import struct
-import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -165,9 +164,7 @@ def test_phone_sized_photos(tmp_path, mnist_test, fmt, size):
     for i in range(2):
         im = photos.photo(images[i], np.random.default_rng(i), fmt, size=(size, size))
         path = photos.save(im, tmp_path / f"big{i}", fmt)
-        start = time.perf_counter()
-        x = to_mnist(path)
-        assert time.perf_counter() - start < 2.0
+        x = to_mnist(path)  # how long it takes is a benchmark's question, not a test's
         assert correlation(x[None], from_array(images[i])[None])[0] > 0.95
 
 
@@ -402,9 +399,7 @@ def test_a_20000_by_20000_png_is_refused_from_its_header(tmp_path, monkeypatch):
         raise AssertionError("the pixels were decoded")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
-    start = time.perf_counter()
     assert_one_line_error(lambda: to_mnist(path), str(path), "400,000,000 pixels", "too many")
-    assert time.perf_counter() - start < 1.0
 
 
 def test_pillows_own_limit_is_an_error_too_never_a_warning(tmp_path):

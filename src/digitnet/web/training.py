@@ -326,7 +326,7 @@ class Trainer:
         asked = job.settings["train_examples"]
         n = min(asked, len(data.y_train))
         job.train_examples = n
-        if n < asked:  # said in the status now and in the final message
+        if n < asked:  # said in the status and in the final message
             job.note = job.message = (
                 f"training on all {n:,} training images of {data.name} ({asked:,} asked for; "
                 f"the validation split holds {len(data.y_val):,} more)"

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SHARED_DATA := $(abspath ../shared/data)
 export DIGITNET_DATA ?= $(if $(wildcard $(SHARED_DATA)/mnist),$(SHARED_DATA),)
 
-.PHONY: demo test install install-test lint bench clean
+.PHONY: demo test install install-test lint bench experiments clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: lint
 bench: install-test
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run.py
+
+# every experiment of docs/experiments/ at full size, on a Dask LocalCluster of one worker per core
+experiments: install
+	$(PY) -m pip install --quiet -e '.[sweep]'
+	$(PY) -m digitnet experiment all -o docs/experiments
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -51,12 +51,16 @@ def train_eta(recipe: dict[str, Any], data: Any, want_parameters: bool = False) 
 
 
 def verdict(result: dict[str, Any]) -> str:
-    """What the run did: diverged (NaN), blew up (ended above its starting cost), or learned."""
+    """What the run did: diverged (a NaN cost), learned (at least 50% training accuracy),
+    crawled (below that, its cost still falling by 1% an epoch), or got stuck."""
+    cost = result["cost"]
     if result["status"] == "diverged":
         return "diverged (NaN)"
-    if result["cost"][-1] > result["cost"][0]:
-        return "cost rose above the start"
-    return "learned"
+    if result["accuracy"][-1] >= 0.5:
+        return "learned"
+    if len(cost) > 1 and cost[-1] < 0.99 * cost[-2]:
+        return "crawling"
+    return "stuck (saturated)"
 
 
 def run(context: Context) -> Report:
@@ -83,7 +87,7 @@ def run(context: Context) -> Report:
     small, large = results[0], results[-1]
     chosen = {"too small": small, "best": good, "too large": large}
     default = next((r for r in results if r["lr"] == 1.5), None)
-    bad = [r for r in results if verdict(r) != "learned"]
+    bad = [r for r in results if verdict(r) not in ("learned", "crawling")]
     measured = (
         f"At eta {small['lr']:g} the network crawls: {100 * small['test_accuracy']:.2f}% test "
         f"accuracy after {size['epochs']} epochs, cost {small['cost'][-1]:.4f}. The best test "
@@ -96,14 +100,16 @@ def run(context: Context) -> Report:
         + f". At eta {large['lr']:g}: {verdict(large)}, test accuracy "
         f"{100 * large['test_accuracy']:.2f}%. "
         + (
-            "Runs that did not learn: "
+            "Runs that got stuck or diverged: "
             + ", ".join(f"eta {r['lr']:g} ({verdict(r)})" for r in bad)
             + ". "
             if bad
-            else "Every eta tried lowered the cost. "
+            else "No run got stuck or diverged. "
         )
-        + "The sigmoid saturates rather than overflows: too large a step drives the neurons to "
-        "0 or 1, where sigma' is nearly 0, and the cost stops falling instead of becoming NaN."
+        + "A sigmoid network saturates rather than overflows: too large a step drives the "
+        "neurons to 0 or 1, where sigma' is nearly 0, and the cost stops falling at a poor "
+        "value instead of becoming NaN; a run that did become NaN would be recorded, with the "
+        "epochs before it."
     )
     return Report(
         name=NAME,

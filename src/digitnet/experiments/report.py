@@ -107,11 +107,14 @@ def markdown_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
     def numeric(column: str) -> bool:
         return all(isinstance(r.get(column), int | float | None) for r in rows)
 
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
     lines = [
-        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join(escape(c) for c in columns) + " |",
         "| " + " | ".join("---:" if numeric(c) else "---" for c in columns) + " |",
     ]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
+    lines += ["| " + " | ".join(escape(cell(r.get(c))) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
 
 

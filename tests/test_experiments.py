@@ -7,8 +7,8 @@ Markdown and JSON, and its text. The numbers are checked against what each claim
 
 from __future__ import annotations
 
+import errno
 import json
-import os
 import socket
 import time
 from pathlib import Path
@@ -62,15 +62,19 @@ def test_an_unreachable_scheduler_is_one_line_before_training(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_an_unwritable_output_folder_is_one_line(capsys, tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    assert main(["experiment", "noise", "--quick", "-o", str(locked / "out")]) == 1
+def test_an_unwritable_output_folder_is_one_line(capsys, tmp_path, monkeypatch):
+    """A read-only folder (as root, which writes anywhere, the refusal is imitated)."""
+    from digitnet.commands import experiment
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(experiment.tempfile, "TemporaryFile", read_only)
+    where = tmp_path / "out"
+    assert main(["experiment", "noise", "--quick", "-o", str(where)]) == 1
     err = capsys.readouterr().err
-    where = locked / "out"
     assert err.startswith(f"digitnet: error: cannot write the experiment's files in {where}")
-    assert err.count("\n") == 1
+    assert "Read-only file system" in err and err.count("\n") == 1
 
 
 def test_a_file_as_output_folder_is_one_line(capsys, tmp_path):
@@ -134,7 +138,9 @@ def test_vanishing_gradients_earlier_sigmoid_layers_learn_slower(quick):
     deepest = [r for r in document["rows"] if r["network"] == "784-30-30-30-30-10"]
     sigmoid = [r["sigmoid, start (median)"] for r in deepest]
     assert sigmoid == sorted(sigmoid) and sigmoid[-1] > 20 * sigmoid[0]
-    assert [r["Nielsen, start"] for r in deepest] == [0.003, 0.017, 0.057, 0.199]
+    # the same networks at the start as Nielsen's chapter 5: his speeds, within a factor of 3
+    for r in deepest:
+        assert r["Nielsen, start"] / 3 < r["sigmoid, start (median)"] < 3 * r["Nielsen, start"]
     relu = [r["ReLU + He, start"] for r in deepest]
     assert max(relu) < 5 * min(relu)
 

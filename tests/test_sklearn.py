@@ -242,7 +242,8 @@ def test_sparse_input_is_the_same_as_dense():
 
 
 def test_a_dataframe_gives_feature_names():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # in the test extra: a missing pandas fails here
+
     X, y = blobs()
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
     clf = DigitnetClassifier(epochs=2, random_state=0).fit(frame, pd.Series(y))

@@ -10,17 +10,19 @@ and dropout), a 1e-15 change to one weight moves the result as much as the engin
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 import pytest
 
+from digitnet.engine import small
 from digitnet.engine import step as engine
 from digitnet.engine.dropout import draw_masks, kept_fraction
 from digitnet.engine.workspace import Workspace
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES
-from digitnet.train import TrainConfig, train
+from digitnet.train import TrainConfig, make_step, train
 
 HIDDEN = ["sigmoid", "relu", "leaky-relu", "tanh", "identity"]
 OUTPUTS = [(o, "quadratic") for o in HIDDEN + ["softmax"]] + [
@@ -63,15 +65,24 @@ def assert_same_training(start, fast, reference, dtype):
     assert difference < TOLERANCE[dtype], f"relative difference {difference:.2e}"
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def small_step(request, monkeypatch):
+    """The fast engine with its compiled step for small networks (digitnet.engine.small), and
+    without it (digitnet.engine.Step for every network)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(small, "unsupported", lambda *args: "switched off by the test")
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(
     "optimizer,schedule,regularised", list(itertools.product(OPTIMIZERS, SCHEDULES, (0, 1)))
 )
 def test_every_optimizer_and_schedule_trains_the_same_on_both_engines(
-    optimizer, schedule, regularised, dtype
+    optimizer, schedule, regularised, dtype, small_step
 ):
     """260 steps (200 examples, batches of 16, 20 epochs), with and without weight decay and
-    dropout together."""
+    dropout together; the fast engine with and without its compiled small-network step."""
     start, fast, reference = train_both(
         [20, 16, 12, 5], ("sigmoid", "sigmoid", "quadratic"), dtype, 200,
         epochs=20, batch_size=16, lr=LR[optimizer], optimizer=optimizer, schedule=schedule,
@@ -289,3 +300,34 @@ def test_the_evaluation_of_desired_outputs_is_their_quadratic_cost_without_an_ac
     assert np.isnan(accuracy)
     fast = engine.Step(net, TrainConfig(), 16).evaluate(X, y)
     assert fast[0] == pytest.approx(cost, rel=1e-12) and np.isnan(fast[1])
+
+
+def test_the_compiled_step_is_taken_where_it_can_and_says_why_not_elsewhere():
+    net = Network([784, 16, 16, 10], init="lecun")
+    assert type(make_step(net, TrainConfig(), 10)).__name__ == "SmallStep"  # the lessons'
+    assert type(make_step(net, TrainConfig(engine="reference"), 10)).__name__ == "ReferenceStep"
+    for config, batch, why in [
+        (TrainConfig(optimizer="adam"), 10, "the adam optimizer"),
+        (TrainConfig(dropout=0.2), 10, "dropout"),
+        (TrainConfig(), 128, "products big enough for BLAS threads"),
+    ]:
+        assert small.unsupported(net, config, batch, False) == why
+        assert type(make_step(net, config, batch)).__name__ == "Step"
+    assert small.unsupported(net, TrainConfig(), 10, True) == "real-valued targets"
+    softmax = Network([784, 16, 10], activation="relu", output="softmax", cost="quadratic")
+    assert small.unsupported(softmax, TrainConfig(), 10, False).startswith("a softmax output")
+
+
+def test_without_numba_the_engine_takes_the_same_steps_in_numpy(monkeypatch):
+    """Numba is an optional dependency: without it the fast engine's NumPy step runs."""
+    recipe = ("sigmoid", "sigmoid", "quadratic")
+    start, compiled, _ = train_both([20, 16, 5], recipe, "float64", 200, epochs=3, batch_size=16,
+                                    lr=0.5)  # fmt: skip
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    net = Network([784, 16, 10])
+    assert small.unsupported(net, TrainConfig(), 10, False) == "Numba is not installed"
+    assert type(make_step(net, TrainConfig(), 10)).__name__ == "Step"
+    _, numpy_only, reference = train_both([20, 16, 5], recipe, "float64", 200, epochs=3,
+                                          batch_size=16, lr=0.5)  # fmt: skip
+    assert_same_training(start, numpy_only, reference, "float64")
+    assert_same_training(start, compiled, reference, "float64")

@@ -118,15 +118,20 @@ class History:
     epochs: list[EpochRecord] = field(default_factory=list)
     stopped: str = "finished"  # "finished", "early-stopping", "interrupted" or "diverged"
     best_epoch: int | None = None
+    # seconds the last train() call spent building (or loading) a compiled step before its
+    # first epoch, kept out of the epochs' seconds (see digitnet.engine.small)
+    compile_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The history as plain data: ``{"epochs": [EpochRecord fields, ...], "stopped",
-        "best_epoch"}``. Missing measurements stay NaN here; a model file's header writes them as
-        null (JSON has no NaN), and :meth:`from_dict` reads null back as NaN."""
+        "best_epoch", "compile_seconds"}``. Missing measurements stay NaN here; a model file's
+        header writes them as null (JSON has no NaN), and :meth:`from_dict` reads null back as
+        NaN."""
         return {
             "epochs": [asdict(r) for r in self.epochs],
             "stopped": self.stopped,
             "best_epoch": self.best_epoch,
+            "compile_seconds": self.compile_seconds,
         }
 
     @classmethod
@@ -142,7 +147,8 @@ class History:
             ]
         except (TypeError, AttributeError) as err:
             raise DigitnetError(f"history in the model file is malformed: {err}") from None
-        return cls(epochs, d.get("stopped", "finished"), d.get("best_epoch"))
+        compiled = d.get("compile_seconds") or 0.0
+        return cls(epochs, d.get("stopped", "finished"), d.get("best_epoch"), float(compiled))
 
     def column(self, name: str) -> list[float]:
         return [getattr(r, name) for r in self.epochs]
@@ -212,13 +218,22 @@ class ReferenceStep:
         self.optimizer.step(net.parameters(), dC, lr)
 
 
-def make_step(net: Network, config: TrainConfig, batch_size: int) -> Any:
+def make_step(
+    net: Network, config: TrainConfig, batch_size: int, real_targets: bool = False
+) -> Any:
     """The callable ``step(X, y, lr, rng)`` of ``config.engine`` for batches of at most
-    ``batch_size`` examples; ``step.evaluate(X, y)`` measures (cost, accuracy) between epochs."""
+    ``batch_size`` examples; ``step.evaluate(X, y)`` measures (cost, accuracy) between epochs.
+
+    The fast engine takes a small network's steps in one compiled call when it can
+    (:mod:`digitnet.engine.small`, with Numba), and otherwise with :class:`digitnet.engine.Step`.
+    """
     if config.engine == "reference":
         return ReferenceStep(net, config)
     from digitnet.engine import Step
+    from digitnet.engine.small import SmallStep, unsupported
 
+    if not unsupported(net, config, batch_size, real_targets):
+        return SmallStep(net, config)
     return Step(net, config, batch_size)
 
 
@@ -317,7 +332,8 @@ def train(
     # the mini-batch is gathered into the same two arrays every step
     X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
     y_batch = np.empty((min(bs, n), *y_train.shape[1:]), y_train.dtype)
-    step = make_step(net, config, min(bs, n))
+    step = make_step(net, config, min(bs, n), real_targets=y_train.ndim == 2)
+    history.compile_seconds = getattr(step, "compile_seconds", 0.0)
     if state is not None and state.started:
         _continue_from(state, rng, step, config)
     elif state is not None:

@@ -178,3 +178,76 @@ def test_large_batches_are_processed_in_chunks(digits: np.ndarray) -> None:
     out = augment_batch(X, FULL, np.random.default_rng(6))
     assert out.shape == X.shape and out.min() >= 0 and out.max() <= 1
     assert not np.array_equal(out[:200], out[200:400])  # every image gets its own draw
+
+
+def test_elastic_fields_have_the_covariance_of_smoothed_pixel_noise() -> None:
+    """The fields are drawn in the smoothing's leading directions (A M A^T) instead of as
+    G N G^T from 784 noise values: their covariance must still be that of G N G^T,
+    E[d_ij d_kl] = alpha^2 / 3 (G G^T)_ik (G G^T)_jl, with N uniform on [-1, 1] (variance 1/3)."""
+    sigma, alpha, n = 4.0, 34.0, 20_000
+    G = _gaussian_matrix(sigma).astype(np.float64)
+    C = G @ G.T  # (28, 28): covariance of one smoothed direction, per unit noise variance
+    field = elastic_field(n, alpha, sigma, np.random.default_rng(11)).astype(np.float64)
+    rows = field[:, 0].reshape(n, -1)  # (n, 784) row displacements
+    measured = rows.T @ rows / n  # (784, 784)
+    expected = alpha**2 / 3 * np.kron(C, C)
+    assert np.abs(rows.mean(axis=0)).max() < 0.05 * np.sqrt(expected.diagonal().max())
+    scale = expected.diagonal().max()
+    assert np.abs(measured - expected).max() < 0.05 * scale
+    # the two components are independent draws
+    cross = field[:, 0].reshape(n, -1).T @ field[:, 1].reshape(n, -1) / n
+    assert np.abs(cross).max() < 0.05 * scale
+
+
+@pytest.mark.parametrize("parts", ["shifts", "angles", "fields", "all", "far"])
+def test_the_compiled_resampling_gives_numpys_images(digits: np.ndarray, parts: str) -> None:
+    """digitnet.engine.augment does warp_numpy's float32 arithmetic in the same order: the
+    same images, bit for bit, including positions far outside the image."""
+    from digitnet.data.augment import warp_numpy
+    from digitnet.engine.augment import compiled_warp
+
+    assert compiled_warp() is not None  # Numba is installed by make test (digitnet[fast])
+    rng = np.random.default_rng(12)
+    n = len(digits)
+    shifts = rng.integers(-3, 4, size=(n, 2)) if parts in ("shifts", "all", "far") else None
+    spread = 180.0 if parts == "far" else 15.0
+    angles = None
+    if parts in ("angles", "all", "far"):
+        angles = np.deg2rad(rng.uniform(-spread, spread, n))
+    fields = None
+    if parts in ("fields", "all", "far"):
+        fields = elastic_field(n, 34.0 * (8 if parts == "far" else 1), 4.0, rng)
+    a = warp(digits, shifts, angles, fields)
+    b = warp_numpy(digits, shifts, angles, fields)
+    assert a.dtype == b.dtype == np.float32 and a.shape == b.shape == digits.shape
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, digits)
+
+
+def test_without_numba_augmentation_runs_in_numpy(digits: np.ndarray, monkeypatch) -> None:
+    import sys
+
+    from digitnet.engine import augment as compiled
+
+    expected = augment_batch(digits, FULL, np.random.default_rng(13))
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    monkeypatch.setattr(compiled, "_KERNEL", [])
+    assert compiled.compiled_warp() is None
+    assert np.array_equal(augment_batch(digits, FULL, np.random.default_rng(13)), expected)
+
+
+def test_training_builds_the_compiled_resampling_before_its_first_epoch(monkeypatch) -> None:
+    """The compile (or cache load) is counted in History.compile_seconds, not in an epoch."""
+    from digitnet import Network, TrainConfig, train
+    from digitnet.engine import augment as compiled
+
+    monkeypatch.setattr(compiled, "_KERNEL", [])
+    calls: list[int] = []
+    real = compiled.compiled_warp
+    monkeypatch.setattr(compiled, "compiled_warp", lambda: calls.append(1) or real())
+    data = load_embedded(validation=0)
+    net = Network([784, 8, 10], seed=0)
+    config = TrainConfig(epochs=1, batch_size=50, lr=0.1, augment=FULL)
+    history = train(net, data.X_train[:100], data.y_train[:100], config)
+    assert len(calls) >= 1 and compiled._KERNEL  # built before the loop
+    assert history.compile_seconds > 0

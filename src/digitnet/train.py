@@ -349,6 +349,9 @@ def train(
     augment = config.augment if getattr(config.augment, "enabled", True) else None
     if augment is not None:
         from digitnet.data import augment_batch
+        from digitnet.data.augment import prepare
+
+        history.compile_seconds += prepare(augment)
 
     # Overflow on the way to a NaN is expected when eta is too high: it is caught below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

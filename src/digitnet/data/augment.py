@@ -10,13 +10,15 @@ with ``t`` a whole-pixel translation, ``theta`` a rotation about the image centr
 random displacement field smoothed by a Gaussian (Simard, Steinkraus & Platt 2003, "Best
 practices for convolutional neural networks applied to visual document analysis", section 2).
 Pixels are read by bilinear interpolation; anything outside the image is background (0).
-Everything is vectorised over the batch (the Gaussian smoothing is two matrix products), and
-all randomness comes from the ``np.random.Generator`` passed in.
+Everything is vectorised over the batch, and all randomness comes from the
+``np.random.Generator`` passed in. When Numba is installed, the resampling runs compiled
+(:mod:`digitnet.engine.augment`, the same arithmetic); :func:`warp_numpy` is the plain version.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -120,6 +122,19 @@ def augment_batch(X: np.ndarray, aug: Augmentation, rng: np.random.Generator) ->
     return out
 
 
+def prepare(aug: Augmentation) -> float:
+    """Build, or load from Numba's cache, the compiled resampling ``aug`` will use, so that the
+    first mini-batch does not wait for it; returns the seconds that took (0 when nothing is
+    resampled or Numba is not installed)."""
+    if not (aug.rotate or aug.elastic_alpha):
+        return 0.0
+    from digitnet.engine import augment as compiled
+
+    start = time.perf_counter()
+    compiled.compiled_warp()
+    return time.perf_counter() - start
+
+
 def erase_rectangles(X: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
     """Blank (set to 0) one random rectangle in each image of ``X`` ``(n, 784)`` with probability
     ``p``, in place. The rectangle covers 2-25% of the image, its height/width ratio is drawn
@@ -143,17 +158,27 @@ def erase_rectangles(X: np.ndarray, p: float, rng: np.random.Generator) -> np.nd
 def elastic_field(n: int, alpha: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """``n`` random displacement fields ``(n, 2, 28, 28)`` (rows, then columns), in pixels.
 
-    Each component starts uniform in [-1, 1] per pixel, is smoothed by a Gaussian of standard
+    Each component is noise N, uniform in [-1, 1] per pixel, smoothed by a Gaussian of standard
     deviation ``sigma`` (zero outside the image, truncated at 4 sigma, as scipy's
-    ``gaussian_filter(mode="constant")``) and scaled by ``alpha``.
+    ``gaussian_filter(mode="constant")``), G N G^T with G the 28 x 28 smoothing matrix, and
+    scaled by ``alpha``.
+
+    Smoothing keeps only slow variation, so G is almost wholly its first few singular
+    directions: G = U S V^T ~ A V_k^T with A = U_k S_k (28, k). Then G N G^T ~ A (V_k^T N V_k)
+    A^T, and V_k^T N V_k is a k x k matrix of uncorrelated entries of variance 1/3 (the noise's),
+    drawn here directly as uniform noise M on [-1, 1]: k^2 numbers per field instead of 784,
+    with the same covariance up to the part of G left out (k keeps all but 1e-6 of its
+    variance, ``_smoothing_factor``).
     """
-    noise = rng.random((n, 2, SIDE, SIDE), dtype=np.float32) * 2 - 1
-    G = _gaussian_matrix(float(sigma))  # (28, 28): G @ f smooths the columns of f
-    return alpha * (G @ noise @ G.T)  # separable 2-D smoothing, batched by matmul
+    A = _smoothing_factor(float(sigma))  # (28, k)
+    k = A.shape[1]
+    M = rng.random((n, 2, k, k), dtype=np.float32) * 2 - 1
+    return alpha * (A @ M @ A.T)
 
 
 @lru_cache(maxsize=8)
 def _gaussian_matrix(sigma: float) -> np.ndarray:
+    """G (28, 28): G @ f smooths the columns of f by a Gaussian, zero outside the image."""
     radius = int(4 * sigma + 0.5)
     offsets = np.arange(-radius, radius + 1)
     kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
@@ -163,6 +188,19 @@ def _gaussian_matrix(sigma: float) -> np.ndarray:
     G = G.astype(np.float32)
     G.flags.writeable = False
     return G
+
+
+@lru_cache(maxsize=8)
+def _smoothing_factor(sigma: float) -> np.ndarray:
+    """A = U_k S_k (28, k) from the SVD of ``_gaussian_matrix(sigma)``, with the fewest k whose
+    2-D smoothing A M A^T keeps all but 1e-6 of the variance of G N G^T."""
+    U, S, _ = np.linalg.svd(_gaussian_matrix(sigma).astype(np.float64))
+    energy = np.outer(S, S) ** 2  # the variance each pair of directions carries
+    kept = np.array([energy[:k, :k].sum() for k in range(1, SIDE + 1)]) / energy.sum()
+    k = int(np.argmax(kept >= 1 - 1e-6)) + 1
+    A = (U[:, :k] * S[:k]).astype(np.float32)
+    A.flags.writeable = False
+    return A
 
 
 def warp(
@@ -176,8 +214,36 @@ def warp(
     ``shifts``: ``(n, 2)`` translations (rows, columns) in pixels, positive moves the content
     down/right; ``angles``: ``(n,)`` rotations in radians, positive turns the content
     counter-clockwise as displayed; ``fields``: ``(n, 2, 28, 28)`` displacements added to each
-    output pixel's source position. Returns float32 ``(n, 784)`` clipped to [0, 1].
+    output pixel's source position. Returns float32 ``(n, 784)`` clipped to [0, 1]: what
+    :func:`warp_numpy` returns, computed by the compiled kernel when Numba is installed.
     """
+    from digitnet.engine.augment import compiled_warp
+
+    kernel = compiled_warp()
+    if kernel is None:
+        return warp_numpy(X, shifts, angles, fields)
+    n = len(X)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    zeros = np.zeros(n, np.float32)
+    shifts = np.zeros((n, 2), np.float32) if shifts is None else np.asarray(shifts, np.float32)
+    cos = np.ones(n, np.float32) if angles is None else np.cos(angles).astype(np.float32)
+    sin = zeros if angles is None else np.sin(angles).astype(np.float32)
+    fields = (
+        np.zeros((n, 2, 1, 1), np.float32)
+        if fields is None
+        else np.ascontiguousarray(fields, dtype=np.float32)
+    )
+    out = np.empty((n, PIXELS), np.float32)
+    return kernel(X, shifts[:, 0].copy(), shifts[:, 1].copy(), cos, sin, fields, out)
+
+
+def warp_numpy(
+    X: np.ndarray,
+    shifts: np.ndarray | None = None,
+    angles: np.ndarray | None = None,
+    fields: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`warp` in NumPy, vectorised over the batch."""
     n = len(X)
     rows, cols = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32) - np.float32(CENTRE)
     r = np.broadcast_to(rows, (n, SIDE, SIDE))  # (n, 28, 28) output positions, from the centre

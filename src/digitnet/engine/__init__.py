@@ -11,7 +11,10 @@ compute the same step faster, and is tested against it (tests/test_engine.py):
   backprop's products;
 - :mod:`.optimizers`: the optimizers' updates piece by piece through the cache, with their state
   kept out of the subnormal numbers;
-- :mod:`.dropout`: dropout masks from random bits (drawn the same way by the reference step).
+- :mod:`.dropout`: dropout masks from random bits (drawn the same way by the reference step);
+- :mod:`.small`: a small network's whole step in one call compiled by Numba;
+- :mod:`.augment`: the augmentation's resampling compiled by Numba (the same images as
+  :func:`digitnet.data.augment.warp_numpy`).
 
 ``digitnet.train`` uses it by default (``TrainConfig(engine="fast")``); ``engine="reference"``
 trains with the plain path.

@@ -41,6 +41,16 @@ RECIPES = {
         "--validation",
         "40000",
     ],  # fmt: skip
+    "momentum-average": [
+        "--optimizer",
+        "momentum",
+        "--lr",
+        "0.1",
+        "--average",
+        "0.99",
+        "--epochs",
+        "6",
+    ],  # fmt: skip
     "nesterov-reference": [
         "--optimizer",
         "nesterov",

@@ -225,8 +225,9 @@ def save_model(
     if state is not None and state.started:
         for name, value in state.optimizer.items():
             arrays[f"state.{name}"] = value
-        if state.best is not None:
-            arrays["state.best"] = state.best
+        for name in ("best", "average", "weights"):
+            if getattr(state, name) is not None:
+                arrays[f"state.{name}"] = getattr(state, name)
     arrays["header"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
         np.savez(f, **arrays)
@@ -288,10 +289,16 @@ def read_state(path: str | os.PathLike) -> TrainingState | None:
                     f"of this network's {n_params} parameters"
                 )
             arrays[name.removeprefix("state.")] = a
-    best = arrays.pop("best", None)
+    best, average, weights = (arrays.pop(name, None) for name in ("best", "average", "weights"))
     if "t" not in arrays:
         raise DigitnetError(f"{path}: the training state lacks its step count (state.t)")
-    return TrainingState(saved["rng"], arrays, str(saved.get("optimizer", "")), best)
+    if (average is None) != (weights is None):
+        raise DigitnetError(
+            f"{path}: the training state has only one of state.average and state.weights"
+        )
+    return TrainingState(
+        saved["rng"], arrays, str(saved.get("optimizer", "")), best, average, weights
+    )
 
 
 def load_model(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:

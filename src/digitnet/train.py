@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from digitnet.averaging import WeightAverage
 from digitnet.engine import ENGINES
 from digitnet.engine.dropout import draw_masks
 from digitnet.errors import DigitnetError, TrainingDiverged
@@ -30,6 +31,9 @@ class TrainConfig:
     of switching off each hidden neuron during training. ``patience`` turns on early stopping: stop
     after that many epochs without a better validation accuracy, and keep the best weights.
     ``augment`` is a ``digitnet.data.Augmentation`` applied to each mini-batch, or None.
+    ``average`` is beta of weight averaging (:mod:`digitnet.averaging`): with it, the running
+    average of the weights over about the last 1 / (1 - beta) steps is the network that is
+    measured and kept; 0 keeps the last weights.
     ``engine`` computes each step: ``"fast"`` (:mod:`digitnet.engine`, the default) or
     ``"reference"`` (the plain NumPy of :mod:`digitnet.network`); both take the same steps.
     """
@@ -46,6 +50,7 @@ class TrainConfig:
     step_factor: float = 0.5
     patience: int | None = None
     augment: Any = None
+    average: float = 0.0
     seed: int = 0
     monitor: int = 10_000
     engine: str = "fast"
@@ -59,6 +64,7 @@ class TrainConfig:
             ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
             ("weight_decay", self.weight_decay >= 0, "must not be negative"),
             ("dropout", 0 <= self.dropout < 1, "must be in [0, 1)"),
+            ("average", 0 <= self.average < 1, "must be in [0, 1)"),
             ("step_every", self.step_every >= 1, "must be at least 1"),
             ("step_factor", 0 < self.step_factor <= 1, "must be in (0, 1]"),
             ("patience", self.patience is None or self.patience >= 1, "must be at least 1"),
@@ -162,8 +168,9 @@ class History:
 class TrainingState:
     """Everything besides the weights and the history that decides how a run goes on, as of the
     end of its last whole epoch: the random generator (the data order, dropout, augmentation),
-    the optimizer's state (:meth:`digitnet.optimizers.SGD.state`), and with early stopping the
-    best parameters so far (a parameter vector).
+    the optimizer's state (:meth:`digitnet.optimizers.SGD.state`), with early stopping the
+    best parameters so far (a parameter vector), and with weight averaging the average and the
+    weights training goes on from (the network itself then holds the average at the end).
 
     :func:`train` fills a state it is given at the start and at the end of every epoch. Given
     back with the weights and the history of that same moment, it makes a run continue exactly,
@@ -174,6 +181,8 @@ class TrainingState:
     optimizer: dict[str, np.ndarray] = field(default_factory=dict)
     optimizer_name: str = ""
     best: np.ndarray | None = None
+    average: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
     @property
     def started(self) -> bool:
@@ -334,10 +343,14 @@ def train(
     y_batch = np.empty((min(bs, n), *y_train.shape[1:]), y_train.dtype)
     step = make_step(net, config, min(bs, n), real_targets=y_train.ndim == 2)
     history.compile_seconds = getattr(step, "compile_seconds", 0.0)
+    average = None
     if state is not None and state.started:
-        _continue_from(state, rng, step, config)
-    elif state is not None:
-        _snapshot(state, rng, step, best_params)
+        _continue_from(state, rng, step, config, net)
+    if config.average:
+        resumed = state.average if state is not None and state.started else None
+        average = WeightAverage(net.parameters(), config.average, resumed)
+    if state is not None and not state.started:
+        _snapshot(state, rng, step, best_params, average)
     if len(X_val):  # early stopping's bookkeeping, as the earlier epochs left it
         for r in history.epochs:
             if r.validation_accuracy > best_acc:
@@ -370,6 +383,8 @@ def train(
                 if config.schedule == "cosine":  # eta falls within the epoch too
                     lr = config.lr_at(epoch - 1 + i / n_batches)
                 step(X, y, lr, rng)
+                if average is not None:
+                    average.after_step(step.optimizer.t)
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
                     history.stopped = "interrupted"
                     if state is not None:  # back to the moment the state describes
@@ -380,9 +395,13 @@ def train(
             seconds = time.perf_counter() - start
 
             start = time.perf_counter()
+            if average is not None:  # measure the average: the network training leaves
+                average.swap()
             train_cost, train_acc = step.evaluate(X_monitor, y_monitor)
             val_cost, val_acc = step.evaluate(X_val, y_val)
             _, test_acc = step.evaluate(X_test, y_test)
+            if average is not None:
+                average.swap()
             record = EpochRecord(
                 epoch,
                 lr,
@@ -410,11 +429,15 @@ def train(
                 if val_acc > best_acc:
                     best_acc, since_best, history.best_epoch = val_acc, 0, epoch
                     if config.patience is not None:
-                        best_params = net.copy_parameters()
+                        best_params = (
+                            net.copy_parameters()
+                            if average is None
+                            else [mean.copy() for mean in average.average]
+                        )
                 else:
                     since_best += 1
             if state is not None:
-                _snapshot(state, rng, step, best_params)
+                _snapshot(state, rng, step, best_params, average)
             callback.on_epoch_end(record, net)
             if callback.stop_requested:
                 history.stopped = "interrupted"
@@ -424,6 +447,8 @@ def train(
                 break
     if best_params is not None and history.stopped == "early-stopping":
         net.set_parameters(best_params)
+    elif average is not None and history.stopped == "finished":
+        net.set_parameters(average.average)
     return history
 
 
@@ -432,18 +457,22 @@ def _snapshot(
     rng: np.random.Generator,
     step: Any,
     best_params: list[np.ndarray] | None,
+    average: WeightAverage | None,
 ) -> None:
     """Write the run's state as it is now into ``state``."""
     state.rng = rng.bit_generator.state
     state.optimizer = step.optimizer.state()
     state.optimizer_name = step.optimizer.name
     state.best = None if best_params is None else np.concatenate([p.ravel() for p in best_params])
+    state.average = None if average is None else average.vector()
+    state.weights = None if average is None else step.net.parameter_vector()
 
 
 def _continue_from(
-    state: TrainingState, rng: np.random.Generator, step: Any, config: TrainConfig
+    state: TrainingState, rng: np.random.Generator, step: Any, config: TrainConfig, net: Network
 ) -> None:
-    """Put the generator and the optimizer back as ``state`` says."""
+    """Put the generator, the optimizer and (with weight averaging) the weights training goes
+    on from back as ``state`` says."""
     if state.optimizer_name != config.optimizer:
         raise DigitnetError(
             f"the saved state is of optimizer {state.optimizer_name!r}, not {config.optimizer!r}"
@@ -453,6 +482,15 @@ def _continue_from(
     except (TypeError, ValueError, KeyError) as err:
         raise DigitnetError(f"the saved random generator state is unusable ({err})") from None
     step.optimizer.set_state(state.optimizer)
+    if bool(config.average) != (state.average is not None):
+        raise DigitnetError(
+            "the saved state was made "
+            + ("without" if config.average else "with")
+            + " weight averaging; the run cannot go on "
+            + ("with" if config.average else "without")
+        )
+    if state.weights is not None:  # the network holds the average; training goes on from these
+        net.set_parameter_vector(state.weights)
 
 
 def _split_like(net: Network, theta: np.ndarray) -> list[np.ndarray]:

@@ -79,6 +79,13 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weight-decay", type=float)
     g.add_argument("--dropout", type=float)
     g.add_argument("--schedule", choices=list(SCHEDULES))
+    g.add_argument(
+        "--average",
+        type=float,
+        metavar="BETA",
+        help="keep a running average of the weights over about 1/(1-BETA) steps "
+        "(e.g. 0.995) and use it as the network",
+    )
     g.add_argument("--patience", type=positive_int, help="early stopping on validation accuracy")
     g.add_argument(
         "--augment", help="e.g. 'translate=2,rotate=10,elastic=34', 'flip,erase=0.5' or 'none'"

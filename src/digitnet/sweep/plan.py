@@ -52,6 +52,7 @@ PARAMETERS: dict[str, Parameter] = {
     "momentum": Parameter("training", "momentum", "float"),
     "weight_decay": Parameter("training", "weight_decay", "float"),
     "dropout": Parameter("training", "dropout", "float"),
+    "average": Parameter("training", "average", "float"),
     "step_factor": Parameter("training", "step_factor", "float"),
     "epochs": Parameter("training", "epochs", "int"),
     "batch_size": Parameter("training", "batch_size", "int"),

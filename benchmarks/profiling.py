@@ -1,7 +1,7 @@
 """Where the time of a training epoch goes: py-spy, native frames included, over one epoch.
 
     .venv/bin/pip install py-spy
-    .venv/bin/python benchmarks/profiling.py                  # W1 and W4; writes profile-raw.md
+    .venv/bin/python benchmarks/profiling.py                  # W1, W4 and best; profile-raw.md
 
 Each workload trains one epoch (five for W1 and W2; 2 threads) in a child process that py-spy
 samples 250 times a second with ``--native``, so a sample ends in the C function that was
@@ -46,6 +46,23 @@ with threadpool_limits(2):
 print("EPOCH-SECONDS", sum(history.column("seconds")) / len(history.epochs))
 """
 
+# One epoch of a preset's own recipe (augmentation and weight averaging included).
+PRESET_EPOCH = """
+from threadpoolctl import threadpool_limits
+from digitnet.commands.train import make_config
+from digitnet.data import load
+from digitnet.network import Network
+from digitnet.presets import get_preset
+from digitnet.train import train
+preset = get_preset({name!r})
+data = load(preset.dataset, data_dir={data!r}, validation=preset.validation)
+with threadpool_limits(2):
+    config = make_config(dict(preset.training, epochs={epochs}, monitor=100), preset.augment)
+    net = Network.from_config(preset.network, seed=0)
+    history = train(net, data.X_train, data.y_train, config)
+print("EPOCH-SECONDS", sum(history.column("seconds")) / len(history.epochs))
+"""
+
 LOOP = re.compile(r"^(FLOAT|DOUBLE|BOOL|LONG|INT|UBYTE|HALF|ULONG)_|_loop|^npy_|expit|logistic")
 
 
@@ -75,10 +92,13 @@ def digitnet_line(frames: list[str]) -> str:
 def profile(name: str, data_dir: Path, spy: str) -> tuple[str, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "epoch.py"
-        epochs = 5 if WORKLOADS[name].batch_size < 100 else 1  # enough samples for W1, W2
-        script.write_text(
-            EPOCH.format(here=str(HERE), data=str(data_dir), name=name, epochs=epochs)
-        )
+        if name in WORKLOADS:
+            epochs = 5 if WORKLOADS[name].batch_size < 100 else 1  # enough samples for W1, W2
+            code = EPOCH.format(here=str(HERE), data=str(data_dir), name=name, epochs=epochs)
+        else:  # a preset
+            epochs = 1
+            code = PRESET_EPOCH.format(data=str(data_dir), name=name, epochs=epochs)
+        script.write_text(code)
         raw = Path(tmp) / "raw.txt"
         proc = subprocess.run(
             [spy, "record", "--native", "--rate", "250", "--format", "raw", "-o", str(raw)]
@@ -113,7 +133,9 @@ def profile(name: str, data_dir: Path, spy: str) -> tuple[str, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--workloads", nargs="+", default=["W1", "W4"])
+    p.add_argument(
+        "--workloads", nargs="+", default=["W1", "W4", "best"], help="workloads or presets"
+    )
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DIGITNET_DATA", "")))
     p.add_argument("--out", type=Path, default=HERE / "profile-raw.md")
     args = p.parse_args(argv)

@@ -71,11 +71,13 @@ PRESETS: dict[str, Preset] = {
         training=dict(MOMENTUM_COSINE, epochs=15, batch_size=64),
     ),
     "best": Preset(
-        "a plain MLP, 784-1024-1024-10 ReLU with dropout 0.2, trained 80 epochs on digits that "
-        "are shifted (up to 2 pixels), rotated (up to 10 degrees) and elastically distorted "
-        "(Simard et al. 2003's key to 99.3% for an MLP), momentum 0.9, eta along a cosine",
+        "a plain MLP, 784-1024-1024-10 ReLU, trained 60 epochs on digits that are shifted (up "
+        "to 2 pixels), rotated (up to 10 degrees) and elastically distorted (Simard et al. "
+        "2003's key to 99.3% for an MLP), momentum 0.9, eta 0.1 along a cosine, and the "
+        "running average of the weights (beta 0.995) as the network: past 99.0% within ten "
+        "epochs",
         network=WIDE_RELU,
-        training=dict(MOMENTUM_COSINE, epochs=80, dropout=0.2),
+        training=dict(MOMENTUM_COSINE, epochs=60, lr=0.1, average=0.995),
         augment=dict(translate=2, rotate=10.0, elastic_alpha=34.0),
     ),
     "fashion": Preset(

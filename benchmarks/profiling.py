@@ -6,7 +6,8 @@
 Each workload trains one epoch (five for W1 and W2; 2 threads) in a child process that py-spy
 samples 250 times a second with ``--native``, so a sample ends in the C function that was
 running: an OpenBLAS GEMM kernel, a NumPy loop, NumPy's dispatch, or the Python interpreter.
-Only samples inside ``digitnet.train.train`` count. ``profile-raw.md`` gets, per workload, the
+Only samples inside ``digitnet.train.train`` count, and not those of its set-up before the
+first epoch (building or loading compiled code). ``profile-raw.md`` gets, per workload, the
 share of each kind and the lines of digitnet that the samples were under; RESULTS.md includes it.
 """
 
@@ -63,6 +64,13 @@ with threadpool_limits(2):
 print("EPOCH-SECONDS", sum(history.column("seconds")) / len(history.epochs))
 """
 
+# Frames of the work train() does once before its first epoch (building or loading compiled
+# code): not part of an epoch, so not counted.
+SETUP = ("make_step (digitnet/train.py", "prepare (digitnet/data/augment.py")
+
+# Frames that call Numba-compiled code (digitnet.engine.small, digitnet.engine.augment).
+COMPILED = ("SmallStep._call (digitnet/engine/small.py", "warp (digitnet/data/augment.py")
+
 LOOP = re.compile(r"^(FLOAT|DOUBLE|BOOL|LONG|INT|UBYTE|HALF|ULONG)_|_loop|^npy_|expit|logistic")
 
 
@@ -115,7 +123,12 @@ def profile(name: str, data_dir: Path, spy: str) -> tuple[str, list[str]]:
             frames = stack.split(";")
             if not any(f.startswith("train (digitnet/train.py") for f in frames):
                 continue
-            kinds[kind(frames[-1])] += int(count)
+            if any(f.startswith(SETUP) for f in frames):  # before the first epoch
+                continue
+            what = kind(frames[-1])
+            if what.startswith("other") and any(f.startswith(COMPILED) for f in frames):
+                what = "compiled code (Numba)"  # JIT frames have no library name
+            kinds[what] += int(count)
             lines[digitnet_line(frames)] += int(count)
     total = sum(kinds.values())
     out = [

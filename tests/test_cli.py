@@ -66,6 +66,21 @@ def test_train_prints_a_row_per_epoch(tmp_path, shared_data, capsys):
     assert "full MNIST" in out
 
 
+def test_train_reports_the_compile_time_apart_from_the_epochs(tmp_path, shared_data, capsys):
+    """The augmentation's compiled resampling is built (or loaded) before the first epoch: its
+    seconds are reported on their own, and the epochs' seconds do not include them."""
+    options = "--layers 784,16,10 --epochs 1 --batch-size 100 --validation 50000"
+    code, out, err = run(capsys, "train", *options.split(), "--augment", "rotate=5",
+                         "--data-dir", shared_data, "--out", tmp_path / "m.npz")  # fmt: skip
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("training: "))
+    _, header = load_model(tmp_path / "m.npz")
+    epochs = sum(e["seconds"] for e in header["history"]["epochs"])
+    assert line.startswith(f"training: {epochs:.1f} s in the epochs, ")
+    assert line.endswith(" s building or loading compiled code first")
+    assert header["history"]["compile_seconds"] > 0
+
+
 def test_eval_json_gives_the_accuracy_as_a_fraction(lessons_model, shared_data, capsys):
     code, out, _ = run(capsys, "eval", lessons_model, "--data-dir", shared_data, "--json")
     assert code == 0

@@ -236,6 +236,11 @@ def run_train(args: argparse.Namespace) -> int:
         f"test accuracy {100 * last.test_accuracy:.2f}% after {last.epoch} epochs "
         f"({run.history.stopped}); model written to {args.out}"
     )
+    compiled = run.history.compile_seconds
+    print(
+        f"training: {sum(run.history.column('seconds')):.1f} s in the epochs"
+        + (f", {compiled:.1f} s building or loading compiled code first" if compiled else "")
+    )
     return 0
 
 

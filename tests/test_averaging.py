@@ -90,6 +90,21 @@ def test_every_measurement_is_of_the_network_left_behind(digits) -> None:
     assert last.validation_cost == pytest.approx(net.evaluate(digits.X_val, digits.y_val)[0])
 
 
+def test_each_epochs_callback_sees_the_network_its_record_measured(digits) -> None:
+    class Check(Callback):
+        seen: list[tuple[float, float]] = []
+
+        def on_epoch_end(self, record, network) -> None:
+            self.seen.append(
+                (record.test_accuracy, network.evaluate(digits.X_test, digits.y_test)[1])
+            )
+
+    net, check = small_net(), Check()
+    train(net, digits.X_train, digits.y_train, recipe(average=0.95), callback=check,
+          X_test=digits.X_test, y_test=digits.y_test)  # fmt: skip
+    assert len(check.seen) == 3 and all(a == b for a, b in check.seen)
+
+
 def test_early_stopping_keeps_the_best_average(digits) -> None:
     net = small_net()
     config = recipe(average=0.9, epochs=12, lr=0.5, optimizer="sgd", patience=2)

@@ -10,8 +10,9 @@ step to shrink. digitnet keeps an exponential moving average,
     theta_bar <- beta theta_bar + (1 - beta) theta,
 
 which remembers about the last 1 / (1 - beta) steps, starting from the first weights. Training
-itself never reads it: the steps go on from theta. Every epoch's measurements, early stopping's
-choice and the network :func:`digitnet.train.train` leaves behind are theta_bar's.
+itself never reads it: the steps go on from theta. Every epoch's measurements, the network
+each epoch's callback sees (and a checkpoint saves, beside theta in its training state), early
+stopping's choice and the network :func:`digitnet.train.train` leaves behind are theta_bar's.
 
 The average moves every :data:`EVERY` steps, by beta^EVERY at a time: the same memory of about
 1 / (1 - beta) steps, at an eighth of the cost of touching every weight after every step.

@@ -438,7 +438,11 @@ def train(
                     since_best += 1
             if state is not None:
                 _snapshot(state, rng, step, best_params, average)
+            if average is not None:  # the callback sees the network the record measured
+                average.swap()
             callback.on_epoch_end(record, net)
+            if average is not None:
+                average.swap()
             if callback.stop_requested:
                 history.stopped = "interrupted"
                 return history

@@ -196,6 +196,21 @@ def test_a_warm_start_goes_on_exactly_as_one_longer_fit():
     assert twice.n_iter_ == 5 and twice.loss_curve_ == once.loss_curve_
 
 
+def test_weight_averaging_is_digitnets_and_goes_on_with_a_warm_start(digits):
+    X, y, _, _ = digits
+    recipe = dict(optimizer="momentum", lr=0.1, average=0.99, random_state=2)
+    clf = DigitnetClassifier(epochs=3, **recipe).fit(X, y)
+    net = Network([784, 16, 16, 10], activation="sigmoid", output="sigmoid", cost="quadratic",
+                  init="lecun", seed=2, dtype="float32")  # fmt: skip
+    config = TrainConfig(epochs=3, batch_size=10, lr=0.1, optimizer="momentum", average=0.99,
+                         seed=2)  # fmt: skip
+    train(net, X, y, config)
+    np.testing.assert_array_equal(clf.network_.parameter_vector(), net.parameter_vector())
+    twice = DigitnetClassifier(epochs=2, **recipe).fit(X, y)
+    twice.set_params(warm_start=True, epochs=1).fit(X, y)
+    np.testing.assert_array_equal(twice.network_.parameter_vector(), net.parameter_vector())
+
+
 def test_partial_fit_learns_from_a_stream_of_batches_with_string_labels():
     X, y = blobs(600)
     clf = DigitnetClassifier(random_state=0)
@@ -312,6 +327,7 @@ def test_the_regressor_beside_mlpregressor_on_diabetes():
         (dict(epochs=0), "epochs must be at least 1"),
         (dict(epochs=2.5), "epochs must be a whole number"),
         (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
+        (dict(average=1.0), r"average must be in \[0, 1\)"),
         (dict(hidden_layer_sizes=(16, 0)), "hidden_layer_sizes must be positive whole numbers"),
         (dict(early_stopping=True, validation_fraction=1.0), "validation_fraction must be in"),
         (dict(random_state=-1), "random_state must be a whole number >= 0"),

@@ -100,6 +100,7 @@ class _DigitnetEstimator(BaseEstimator):
         weight_decay: float = 0.0,
         dropout: float = 0.0,
         schedule: str = "constant",
+        average: float = 0.0,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         patience: int = 10,
@@ -121,6 +122,7 @@ class _DigitnetEstimator(BaseEstimator):
         self.weight_decay = weight_decay
         self.dropout = dropout
         self.schedule = schedule
+        self.average = average
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
@@ -191,6 +193,7 @@ class _DigitnetEstimator(BaseEstimator):
             weight_decay=self.weight_decay,
             dropout=self.dropout,
             schedule=self.schedule,
+            average=float(self.average),
             seed=seed,
             monitor=monitor,
             engine=self.engine,
@@ -247,8 +250,11 @@ class _DigitnetEstimator(BaseEstimator):
             self._train_seed = seed
             self._history, self._state = History(), TrainingState()
             self.validation_scores_: list[float] | None = None
-        if self._state.started and self._state.optimizer_name != self.optimizer:
-            self._state = TrainingState()  # a new optimizer starts from rest
+        if self._state.started and (
+            self._state.optimizer_name != self.optimizer
+            or (self._state.average is not None) != bool(self.average)
+        ):
+            self._state = TrainingState()  # a new optimizer (or averaging) starts from rest
 
         X_val = y_val = None
         if self.early_stopping and not incremental:
@@ -318,7 +324,8 @@ class DigitnetClassifier(ClassifierMixin, _DigitnetEstimator):
     - ``init``: normal, lecun, xavier or he;
     - ``optimizer`` (sgd, momentum, nesterov, adam), ``lr`` (eta), ``batch_size``, ``epochs``,
       ``momentum``, ``weight_decay`` (L2 lambda), ``dropout``, ``schedule`` (constant, step,
-      cosine), ``engine`` (fast or reference): as in :class:`digitnet.TrainConfig`;
+      cosine), ``average`` (weight averaging's beta, 0 for none), ``engine`` (fast or
+      reference): as in :class:`digitnet.TrainConfig`;
     - ``early_stopping``: hold out ``validation_fraction`` of the training data (stratified),
       stop after ``patience`` epochs without a better validation accuracy and keep the best
       weights;
@@ -425,6 +432,7 @@ class DigitnetRegressor(RegressorMixin, _DigitnetEstimator):
         weight_decay: float = 0.0,
         dropout: float = 0.0,
         schedule: str = "constant",
+        average: float = 0.0,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         patience: int = 10,
@@ -447,6 +455,7 @@ class DigitnetRegressor(RegressorMixin, _DigitnetEstimator):
             weight_decay=weight_decay,
             dropout=dropout,
             schedule=schedule,
+            average=average,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             patience=patience,

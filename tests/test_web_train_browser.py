@@ -1,9 +1,10 @@
 """Live training in the browser, TensorFlow Playground style: settings from the page's URL, a
 double click on Start sends one run, Step takes exactly one mini-batch while paused (and the
 live diagram and test digits follow), the finished run is shown beside the served network, which
-stays served until "Use this network"; the header is fresh after Stop. And the server's guards
-seen from a browser: another site's text/plain POST changes nothing, and a page reached through
-another host name (DNS rebinding) is refused.
+stays served until "Use this network"; the header is fresh after Stop; an answer that arrives
+after the run ended does not bring it back, and a broken event stream is opened again. And the
+server's guards seen from a browser: another site's text/plain POST changes nothing, and a page
+reached through another host name (DNS rebinding) is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from browser_helpers import browser, open_page, save_png, serving
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 from web_helpers import trained_network
 
 SETUP = "/?hidden=12&epochs=1&train_examples=1000&batch_size=50&lr=0.1&paused=1&eta=0.25"
@@ -196,3 +197,63 @@ def test_another_site_cannot_drive_the_run(chromium: Browser, base_url: str) -> 
             ".includes(document.getElementById('train-status').dataset.state)",
             timeout=30_000,
         )
+
+
+def test_a_late_answer_does_not_bring_an_ended_run_back(chromium: Browser, base_url: str) -> None:
+    """The answer to Stop describes the run before it ended; when it arrives after the event
+    stream's "end" (a busy machine), the page still shows the run as stopped."""
+    with open_page(chromium, base_url, SETUP) as page:
+        page.click("#train-start")
+        page.wait_for_function("document.getElementById('train-status').dataset.state === 'paused'")
+        before = status(page)
+        assert (before["state"], before["running"]) == ("paused", True)
+        held: list = []
+        page.route("**/api/train/stop", lambda route: held.append((route, route.fetch())))
+        page.evaluate(
+            """() => { const fetch0 = window.fetch;
+                window.fetch = (...args) => fetch0(...args).then((r) => {
+                    if (String(args[0]).endsWith('/api/train/stop'))
+                        r.clone().json().then(() => { window.stopAnswerRead = true; });
+                    return r; }); }"""
+        )
+        page.click("#train-stop")
+        # the run has ended and the stream said so, while the answer to Stop is held back
+        page.wait_for_function(
+            "document.getElementById('train-status').dataset.state === 'stopped'", timeout=30_000
+        )
+        assert len(held) == 1
+        route, answer = held[0]
+        assert answer.status == 200
+        # the answer as the server gives it when it is made before the run reaches its next step
+        route.fulfill(response=answer, json={**before, "stopping": True})
+        page.wait_for_function("window.stopAnswerRead === true")
+        page.evaluate("new Promise((done) => setTimeout(done, 100))")
+        assert page.get_attribute("#train-status", "data-state") == "stopped"
+        assert page.is_enabled("#train-start") and page.is_disabled("#train-stop")
+        assert page.inner_text("#train-status").startswith("Run #")
+
+
+def test_a_broken_event_stream_is_opened_again(chromium: Browser, base_url: str) -> None:
+    """If the event stream breaks while the run goes on, the page listens again and still
+    learns how the run ends."""
+    with open_page(chromium, base_url, SETUP) as page:
+        streams: list[str] = []
+
+        def events(route: Route) -> None:
+            streams.append(route.request.url)
+            if len(streams) == 1:  # a stream that ends at once, as when a proxy cuts it
+                route.fulfill(status=200, content_type="text/event-stream", body=": cut\n\n")
+            else:
+                route.continue_()
+
+        page.route("**/api/train/events", events)
+        page.click("#train-start")
+        page.wait_for_function("!document.getElementById('train-step').disabled")
+        with page.expect_request("**/api/train/events", timeout=10_000):
+            pass  # the second stream, opened after the first one failed
+        page.wait_for_function("document.getElementById('train-status').dataset.state === 'paused'")
+        page.click("#train-stop")
+        page.wait_for_function(
+            "document.getElementById('train-status').dataset.state === 'stopped'", timeout=30_000
+        )
+        assert len(streams) == 2

@@ -13,6 +13,7 @@ const run = {
   records: [],        // its epoch records
   events: null,       // the EventSource
   pending: false,     // a start request is on its way
+  ended: null,        // the number of the last job seen to end
   candidate: null,    // the finished run waiting to be adopted
 };
 
@@ -90,6 +91,7 @@ function showStatus(s) {
   if (known && known.job === s.job && (s.batches_done || 0) < (known.batches_done || 0)) {
     return;  // an older report that arrived late
   }
+  if (s.job === run.ended) return;  // an answer made before this run ended, arriving after it
   run.status = s;
   buttons(s);
   if (s.records) run.records = s.records;
@@ -105,6 +107,7 @@ function showStatus(s) {
 }
 
 function ended(s) {
+  run.ended = s.job;
   run.status = s;
   buttons({ running: false });
   // the server's message names the state itself ("stopped after 12 mini-batches (...)")
@@ -181,6 +184,8 @@ function listen() {
   });
   events.addEventListener("epoch", (e) => {
     const d = data(e);
+    const last = run.records[run.records.length - 1];
+    if (last && last.epoch >= d.record.epoch) return;  // replayed after a reconnection
     run.records.push(d.record);
     if (d.weights) $("train-weights").src = d.weights.png;
     drawCurves();
@@ -192,11 +197,16 @@ function listen() {
     ended(s);
   });
   events.onerror = () => {
-    // the stream ended or the server went away: stop listening rather than retry forever
+    // the stream broke: listen again while the run goes on; stop once the server is gone
     events.close();
     run.events = null;
     api("/api/train/status").then((s) => {
-      if (s.running) showStatus(s); else if (s.job) ended(s);
+      if (s.running && s.job === run.job) {
+        showStatus(s);
+        setTimeout(() => { if (!run.events && run.job === s.job) listen(); }, 1000);
+      } else if (s.job) {
+        ended(s);
+      }
     }).catch(() => buttons(null));
   };
 }

@@ -62,8 +62,8 @@ def test_train_prints_a_row_per_epoch(tmp_path, shared_data, capsys):
     assert code == 0, err
     rows = [line for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [row.split()[0] for row in rows] == ["1", "2"]
-    assert "test accuracy" in out and str(tmp_path / "m.npz") in out
-    assert "full MNIST" in out
+    assert "% after 2 epochs (finished); model written to " in out
+    assert str(tmp_path / "m.npz") in out and "full MNIST" in out
 
 
 def test_train_reports_the_compile_time_apart_from_the_epochs(tmp_path, shared_data, capsys):
@@ -78,6 +78,7 @@ def test_train_reports_the_compile_time_apart_from_the_epochs(tmp_path, shared_d
     epochs = sum(e["seconds"] for e in header["history"]["epochs"])
     assert line.startswith(f"training: {epochs:.1f} s in the epochs, ")
     assert line.endswith(" s building or loading compiled code first")
+    assert "% after 1 epoch (finished); model written to " in out
     assert header["history"]["compile_seconds"] > 0
 
 

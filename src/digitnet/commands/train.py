@@ -233,7 +233,8 @@ def run_train(args: argparse.Namespace) -> int:
         return run.exit_code
     last = run.history.last
     print(
-        f"test accuracy {100 * last.test_accuracy:.2f}% after {last.epoch} epochs "
+        f"test accuracy {100 * last.test_accuracy:.2f}% after {last.epoch} "
+        f"epoch{'s' if last.epoch != 1 else ''} "
         f"({run.history.stopped}); model written to {args.out}"
     )
     compiled = run.history.compile_seconds

@@ -16,6 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore new examples on every local run (and remember failures in
+# .hypothesis/); under CI (CI=true, as .ci/run sets it) they are derandomized and keep no database,
+# so a clone's `make test` passes or fails the same way every time.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", settings.get_profile("default"))
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
 
 
 def shared_data_dir() -> Path:

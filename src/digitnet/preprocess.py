@@ -313,10 +313,32 @@ def _ink_of(x: np.ndarray) -> np.ndarray | None:
     paper noise is cut off and a typical stroke is scaled to 1. Anything outside the ring, specks
     and surrounds are dropped.
     """
-    h, w = x.shape
     k = _sample_step(x)
     xs = x[::k, ::k]
     surround, t = _paper_band(xs)
+    y = _ink_above(x, surround, t)
+    if y is None:  # Otsu split the paper's noise: a few pixels of ink hardly move its histogram
+        t_outlier = _outlier_threshold(xs)
+        if t_outlier > t:
+            y = _ink_above(x, surround, t_outlier)
+    return y
+
+
+def _outlier_threshold(xs: np.ndarray) -> float:
+    """Where ink begins when it covers only a few pixels: the paper is the median of ``xs`` and
+    its noise their median absolute deviation; ink stands NOISE_DEVIATIONS noise deviations (and
+    at least MIN_CONTRAST) above it."""
+    paper = float(np.median(xs))
+    noise = 1.4826 * float(np.median(np.abs(xs - paper)))
+    return paper + max(NOISE_DEVIATIONS * noise, MIN_CONTRAST)
+
+
+def _ink_above(x: np.ndarray, surround: float, t: float) -> np.ndarray | None:
+    """The ink of ``x`` whose samples from ``t`` up are roughly ink (values below ``surround``
+    are a surround), or None if there is none."""
+    h, w = x.shape
+    k = _sample_step(x)
+    xs = x[::k, ::k]
     rough = x >= t
     if k > 1:  # a sample is ink if any pixel around it is: no thin stroke slips between samples
         rough = ndimage.maximum_filter(rough, size=k)[::k, ::k]

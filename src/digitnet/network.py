@@ -27,6 +27,7 @@ import numpy as np
 from digitnet.activations import Activation, get_activation
 from digitnet.costs import Cost, get_cost
 from digitnet.errors import DigitnetError
+from digitnet.limits import check_memory, check_sizes, count_params
 
 INITS = ("normal", "lecun", "xavier", "he")
 CONFIG_KEYS = ("sizes", "activation", "output", "cost", "init", "dtype")
@@ -90,6 +91,10 @@ class Network:
             raise DigitnetError(f"dtype must be float32 or float64, not {dtype!r}") from None
         if self.dtype not in (np.float32, np.float64):
             raise DigitnetError(f"dtype must be float32 or float64, not {self.dtype}")
+        check_sizes(sizes, "sizes")
+        check_memory(
+            count_params(sizes) * self.dtype.itemsize, f"a network {'-'.join(map(str, sizes))}"
+        )
         if init not in INITS:
             raise DigitnetError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
         if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 
 
 def whole_number(text: str) -> int:
@@ -23,4 +25,40 @@ def non_negative_int(text: str) -> int:
     value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An option type: a whole number from ``low`` to ``high`` (the documented limits)."""
+
+    def parse(text: str) -> int:
+        value = whole_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}, got {text}")
+        return value
+
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """An option type: a finite number (NaN and infinity are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+MAX_SECONDS = 7 * 24 * 3600.0  # a week: the longest wait an option may ask for
+
+
+def seconds(text: str) -> float:
+    """An option type: a positive, finite number of seconds, at most MAX_SECONDS."""
+    value = finite_float(text)
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_SECONDS:g}, got {text}"
+        )
     return value

@@ -17,6 +17,7 @@ from typing import Any
 
 from digitnet.costs import COST_NAMES
 from digitnet.errors import DigitnetError
+from digitnet.files import check_output
 
 
 def register(subparsers: Any) -> None:
@@ -54,8 +55,7 @@ def register(subparsers: Any) -> None:
 
 def _output(given: Path | None, source: Path, suffix: str) -> Path:
     out = given if given is not None else source.with_suffix(suffix)
-    if out.is_dir():
-        raise DigitnetError(f"{out}: is a folder; name the {suffix} file to write")
+    check_output(out, "-o", f"model{suffix}")
     if out.resolve() == source.resolve():
         raise DigitnetError(f"{out}: is the file being read; name another output file")
     return out

@@ -19,14 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from digitnet.commands import non_negative_int, positive_int
+from digitnet.commands import finite_float, int_in, non_negative_int, positive_int
 from digitnet.errors import DigitnetError
+from digitnet.files import check_output
+from digitnet.limits import MAX_DPI, check_picture
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from digitnet.data import Dataset
     from digitnet.network import Network
+
+MAX_MISTAKES = 400  # mistakes drawn in one picture
+MAX_NUDGES_BATCH = 1000  # the nudges view's mini-batch
+MAX_LANDSCAPE_STEPS = 201  # grid points per axis of the landscape (201^2 costs)
 
 VIEW_NAMES = (
     "weights",
@@ -60,19 +66,30 @@ def register(subparsers: Any) -> None:
         "--image", type=non_negative_int, default=0, help="test image number (default 0)"
     )
     p.add_argument("--layer", type=positive_int, default=1, help="weights: layer l (default 1)")
-    p.add_argument("--count", type=positive_int, default=24, help="mistakes: how many (default 24)")
+    p.add_argument(
+        "--count", type=int_in(1, MAX_MISTAKES), default=24, help="mistakes: how many (default 24)"
+    )
     p.add_argument(
         "--examples",
         type=positive_int,
         default=None,
         help="images used: confusion/mistakes default all test images, landscape 1000 training",
     )
-    p.add_argument("--batch-size", type=positive_int, default=10, help="nudges: mini-batch size")
-    p.add_argument("--steps", type=positive_int, default=25, help="landscape: grid points per axis")
+    p.add_argument(
+        "--batch-size", type=int_in(1, MAX_NUDGES_BATCH), default=10, help="nudges: mini-batch size"
+    )
+    p.add_argument(
+        "--steps",
+        type=int_in(2, MAX_LANDSCAPE_STEPS),
+        default=25,
+        help="landscape: grid points per axis",
+    )
     p.add_argument(
         "--seed", type=non_negative_int, default=0, help="noise, nudges' batch, landscape's axes"
     )
-    p.add_argument("--dpi", type=positive_int, default=100, help="PNG resolution (default 100)")
+    p.add_argument(
+        "--dpi", type=int_in(1, MAX_DPI), default=100, help="PNG resolution (default 100)"
+    )
     p.add_argument("--metric", choices=("accuracy", "cost"), default="accuracy", help="sweep")
     _data_options(p)
     p.set_defaults(func=run_plot)
@@ -100,7 +117,7 @@ def register(subparsers: Any) -> None:
         "Without MODEL, checks a fresh network on random images.",
     )
     g.add_argument("model", type=Path, nargs="?", metavar="MODEL")
-    g.add_argument("--tolerance", type=float, default=1e-6, help="default 1e-6")
+    g.add_argument("--tolerance", type=finite_float, default=1e-6, help="default 1e-6")
     g.add_argument("--examples", type=positive_int, default=10, help="images used (default 10)")
     g.add_argument(
         "--max-per-layer", type=positive_int, default=200, help="weights checked per layer"
@@ -174,6 +191,7 @@ def run_plot(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.suffix.lower() not in FORMATS:
         raise DigitnetError(f"{out}: the picture must end in .png or .svg")
+    check_output(out, "-o", "picture.png")
     if args.view in DB_VIEWS:
         from digitnet import views
         from digitnet.sweep import read
@@ -185,6 +203,8 @@ def run_plot(args: argparse.Namespace) -> int:
         fig = make_view(args, net, header)
     from digitnet.files import atomic_write
 
+    if out.suffix.lower() == ".png":
+        check_picture(*fig.get_size_inches(), args.dpi)
     with atomic_write(out) as f:
         fig.savefig(f, format=out.suffix.lower()[1:], dpi=args.dpi)
     print(f"wrote {out}")

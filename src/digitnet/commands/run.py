@@ -16,9 +16,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +29,9 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet.errors import DigitnetError
+from digitnet.files import check_output as check_output_file
+from digitnet.files import exclusive_lock
+from digitnet.limits import check_memory, count_params, describe_bytes, training_bytes
 from digitnet.model_io import load_model, read_state, read_trajectory, save_model
 from digitnet.network import Network
 from digitnet.train import Callback, EpochRecord, History, TrainConfig, TrainingState, train_on
@@ -128,19 +131,24 @@ def stop_on_signals(callback: ConsoleProgress) -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def check_output(out: Path) -> None:
-    """Make sure ``out`` and its checkpoint can be written, before any work: its folder is
-    created if missing and must be writable, and ``out`` must not be a folder."""
-    if out.is_dir():
-        raise DigitnetError(f"--out {out} is a folder; name a model file such as {out}/model.npz")
+def check_output(out: Path, params: int, itemsize: int) -> None:
+    """Make sure ``out`` and its checkpoint can be written, before any work: each is a regular
+    file or absent, their folder is created if missing and must be writable, and the disk has
+    room for a checkpoint of ``params`` weights and biases (so that no epoch is trained and then
+    lost to a full disk)."""
+    check_output_file(out)
+    check_output_file(checkpoint_path(out), "the checkpoint")
+    needed = 2 * params * itemsize + (1 << 20)  # the weights, the training state, the header
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out.parent):
-            pass
-    except OSError as err:
+        st = os.statvfs(out.parent)
+    except (OSError, AttributeError):
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < needed:
         raise DigitnetError(
-            f"cannot write the model to {out}: {out.parent} is not writable ({err.strerror})"
-        ) from None
+            f"cannot write the model to {out}: {out.parent} has {describe_bytes(free)} free, and "
+            f"a checkpoint needs about {describe_bytes(needed)}"
+        )
 
 
 def _given_conflicts(saved: dict[str, Any], given: dict[str, Any]) -> list[str]:
@@ -228,9 +236,10 @@ def run_training(
     (except ``epochs``, which may extend the run).
     """
     progress = ConsoleProgress(0, lambda: None)  # signals are caught from the start
+    out = check_output_file(out)
     try:
-        with stop_on_signals(progress):
-            return _run(progress, recipe, Path(out), data_dir, validation, download, resume, given)
+        with stop_on_signals(progress), exclusive_lock(out):
+            return _run(progress, recipe, out, data_dir, validation, download, resume, given)
     finally:
         progress.close()
 
@@ -248,7 +257,6 @@ def _run(
     """:func:`run_training`'s work, with ``progress`` catching the stop signals."""
     from digitnet.commands.train import load_data, make_config
 
-    check_output(out)
     ckpt = checkpoint_path(out)
     history, state = History(), TrainingState()
     if resume:
@@ -261,6 +269,13 @@ def _run(
             f"--resume`, or delete it to start afresh"
         )
     config = make_config(recipe["training"], recipe["augment"])
+    sizes = net.sizes if resume else recipe["network"].get("sizes", Network().sizes)
+    itemsize = 8 if recipe["network"].get("dtype") == "float64" else 4
+    check_output(out, count_params(sizes), itemsize)
+    check_memory(
+        training_bytes(sizes, itemsize, config.batch_size, 60_000),
+        f"training the network {'-'.join(map(str, sizes))}",
+    )
     if not resume:
         net = Network.from_config(recipe["network"], seed=config.seed)
     data = load_data(recipe["dataset"], data_dir, validation, download)

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from digitnet.commands import non_negative_int, positive_int
+from digitnet.commands import finite_float, non_negative_int, positive_int
 from digitnet.commands.run import run_training
 from digitnet.costs import COST_NAMES
 from digitnet.data.registry import DATASETS as DATASET_NAMES
 from digitnet.engine import ENGINES
 from digitnet.errors import DigitnetError
+from digitnet.limits import check_sizes
 from digitnet.network import INITS, Network
 from digitnet.optimizers import OPTIMIZERS, SCHEDULES
 from digitnet.presets import PRESETS, get_preset
@@ -72,16 +73,16 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--init", choices=list(INITS))
     g.add_argument("--optimizer", choices=list(OPTIMIZERS))
-    g.add_argument("--lr", type=float, help="learning rate eta")
-    g.add_argument("--momentum", type=float)
+    g.add_argument("--lr", type=finite_float, help="learning rate eta")
+    g.add_argument("--momentum", type=finite_float)
     g.add_argument("--batch-size", type=positive_int)
     g.add_argument("--epochs", type=positive_int)
-    g.add_argument("--weight-decay", type=float)
-    g.add_argument("--dropout", type=float)
+    g.add_argument("--weight-decay", type=finite_float)
+    g.add_argument("--dropout", type=finite_float)
     g.add_argument("--schedule", choices=list(SCHEDULES))
     g.add_argument(
         "--average",
-        type=float,
+        type=finite_float,
         metavar="BETA",
         help="keep a running average of the weights over about 1/(1-BETA) steps "
         "(e.g. 0.995) and use it as the network",
@@ -154,13 +155,14 @@ def recipe_from_args(args: argparse.Namespace) -> dict[str, Any]:
     network = dict(preset.network)
     training = dict(preset.training)
     augment = preset.augment
-    if args.layers:
+    if args.layers is not None:
         try:
             network["sizes"] = [int(s) for s in args.layers.split(",")]
         except ValueError:
             raise DigitnetError(
                 f"--layers must be sizes like 784,16,16,10, got {args.layers!r}"
             ) from None
+        check_sizes(network["sizes"])
     for name in ("activation", "output", "cost", "init", "dtype"):
         if getattr(args, name, None) is not None:
             network[name] = getattr(args, name)

@@ -233,3 +233,15 @@ def test_extreme_numbers_are_refused_naming_their_option(
 ) -> None:
     assert_one_line_refusal(digitnet(args, tmp_path), *words)
     assert not list(tmp_path.iterdir())
+
+
+def test_serve_on_a_busy_port_fails_in_one_line_before_printing_its_url(
+    tmp_path: Path, model: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = digitnet(["serve", str(model), "--port", str(port)], tmp_path)
+    assert_one_line_refusal(done, f"port {port}", "already in use")
+    assert "http://" not in done.stdout

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from digitnet.advice import lr_warning
 from digitnet.errors import DigitnetError
 from digitnet.files import check_output as check_output_file
 from digitnet.files import exclusive_lock
@@ -288,6 +289,10 @@ def _run(
             )
     print(f"data: {data.source}", flush=True)
     print(f"network: {net}", flush=True)
+    if not resume:
+        warning = lr_warning(net.activation, config.optimizer, config.lr, config.batch_size)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
 
     def extras() -> dict[str, Any]:
         return {"recipe": recipe, "dataset": data, "training": config, "history": history}

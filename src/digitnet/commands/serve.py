@@ -12,6 +12,7 @@ file that is not a candidate.
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 import sys
 from pathlib import Path
@@ -102,40 +103,68 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     if not 0 < args.port < 65536:
         raise DigitnetError(f"--port must be 1..65535, got {args.port}")
-    path = args.model or newest_model(args.runs) or train_default(args.runs, args.data_dir)
-    net, header = load_model(path)
+    sock = listen(args.host, args.port)  # a busy port fails here, before any work
+    with sock:
+        path = args.model or newest_model(args.runs) or train_default(args.runs, args.data_dir)
+        net, header = load_model(path)
 
-    from digitnet.data import load
+        from digitnet.data import load
 
-    dataset = header.get("dataset")
-    name = dataset.get("name") if isinstance(dataset, dict) else None
-    try:
-        data = load(name or "mnist", data_dir=args.data_dir, validation=10_000)
-        print(f"data: {data.source}", flush=True)
-    except DigitnetError as err:
-        data = None
-        print(f"no test images for the explore panel: {err}", file=sys.stderr, flush=True)
+        dataset = header.get("dataset")
+        name = dataset.get("name") if isinstance(dataset, dict) else None
+        try:
+            data = load(name or "mnist", data_dir=args.data_dir, validation=10_000)
+            print(f"data: {data.source}", flush=True)
+        except DigitnetError as err:
+            data = None
+            print(f"no test images for the explore panel: {err}", file=sys.stderr, flush=True)
 
-    from digitnet.web import create_app
-    from digitnet.web.server import serve
+        from digitnet.web import create_app
+        from digitnet.web.server import serve
 
-    app = create_app(
-        net,
-        header,
-        data,
-        data_dir=args.data_dir,
-        save_dir=args.runs / "web",
-        hosts=host_names(args.host),
-    )
-    print(f"model: {path} ({'-'.join(map(str, net.sizes))}, {net.activation})", flush=True)
-    if args.host not in LOOPBACK:
-        print(
-            f"warning: listening on {args.host}, beyond this machine: anyone who can reach "
-            f"port {args.port} can use this server (draw, train and adopt networks)",
-            file=sys.stderr,
-            flush=True,
+        app = create_app(
+            net,
+            header,
+            data,
+            data_dir=args.data_dir,
+            save_dir=args.runs / "web",
+            hosts=host_names(args.host),
         )
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"digitnet is at http://{shown}:{args.port}/  (Ctrl-C stops it)", flush=True)
-    serve(app, args.host, args.port)
+        print(f"model: {path} ({'-'.join(map(str, net.sizes))}, {net.activation})", flush=True)
+        if args.host not in LOOPBACK:
+            print(
+                f"warning: listening on {args.host}, beyond this machine: anyone who can reach "
+                f"port {args.port} can use this server (draw, train and adopt networks)",
+                file=sys.stderr,
+                flush=True,
+            )
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"digitnet is at http://{shown}:{args.port}/  (Ctrl-C stops it)", flush=True)
+        serve(app, args.host, args.port, sockets=[sock])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` and listening, which the server then takes over; one
+    line if the port is taken or the address is not this machine's."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as err:
+        raise DigitnetError(f"--host {host}: not an address of this machine ({err})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise DigitnetError(
+                f"port {port} on {host} is already in use (another server?); choose another "
+                "with --port"
+            ) from None
+        raise DigitnetError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.set_inheritable(True)
+    return sock

@@ -240,6 +240,8 @@ def network_diagram(
             note = f"{drawn} most active of {n}"
         else:
             note = f"{n} neurons"
+        if scale[l] > 1.0:
+            note += f"\nblack = {scale[l]:.3g}"
         ax.text(xs[l], height / 2 + 0.6, f"layer {l}: {label}\n{note}", ha="center", fontsize=9)
 
     ax.set_xlim(-1.5, xs[-1] + 2.5)
@@ -249,8 +251,16 @@ def network_diagram(
     truth = "" if y is None else f" (truth: {names[int(y)]})"
     ax.set_title(
         f"answer: {names[answer]} with $a^{{(L)}}$ = {a[L][answer]:.2f}{truth}\n"
-        "circles and pixels: activations (white 0, black 1); lines: the strongest pushes "
-        "$w_{jk} a_k$, blue up, red down",
+        f"circles and pixels: activations ({_colour_scale(scale)}); lines: the strongest "
+        "pushes $w_{jk} a_k$, blue up, red down",
         fontsize=10,
     )
     return fig
+
+
+def _colour_scale(scale: list[float]) -> str:
+    """What the ends of the neurons' grey scale mean: black is 1, or the layer's largest value
+    where a layer goes above 1 (ReLU), stated per layer."""
+    if all(x == 1.0 for x in scale):
+        return "white 0, black 1"
+    return "white 0, black 1 or the layer's largest value, given under its name"

@@ -105,7 +105,7 @@ def mistakes(
         axes.flat[0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
     fig.suptitle(
         f"The worst {len(worst)} of {len(wrong):,} mistakes on {len(y):,} images "
-        "(most confident wrong answers first)"
+        "(largest margin $a_{answer} - a_{truth}$ first)"
     )
     return fig
 

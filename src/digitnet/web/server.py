@@ -40,9 +40,15 @@ def make_server(
     return uvicorn.Server(config)
 
 
-def serve(app: Any, host: str = LOCALHOST, port: int = 8000, **options: Any) -> None:
-    """Serve ``app`` until interrupted."""
-    make_server(app, host, port, **options).run()
+def serve(
+    app: Any,
+    host: str = LOCALHOST,
+    port: int = 8000,
+    sockets: list[socket.socket] | None = None,
+    **options: Any,
+) -> None:
+    """Serve ``app`` until interrupted; on ``sockets`` if given (already bound to host:port)."""
+    make_server(app, host, port, **options).run(sockets=sockets)
 
 
 def start_in_thread(

@@ -50,3 +50,23 @@ def test_train_prints_the_warning_once_on_stderr(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "try --lr 0.3" in warnings[0]
+
+
+def test_train_without_numba_says_once_how_to_get_the_fast_step(tmp_path) -> None:
+    code = (
+        "import sys; sys.modules['numba'] = None; from digitnet.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "DIGITNET_DATA": "", "OPENBLAS_NUM_THREADS": "1"}
+    args = ["train", "--epochs", "1", "--layers", "784,16,10", "--out", str(tmp_path / "m.npz")]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "digitnet[fast]" in line]
+    assert len(notes) == 1
+    with_numba = subprocess.run(
+        [sys.executable, "-m", "digitnet", *args], env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert with_numba.returncode == 0 and "digitnet[fast]" not in with_numba.stderr

@@ -33,17 +33,20 @@ COMMAND_MODULES = [
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr (argparse prints usage too)."""
 
+    commands: list[str] = []  # the top-level parser's command names
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"digitnet: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(prog="digitnet", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.description = "A neural network from scratch that learns handwritten digits."
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    parser.commands = list(subparsers.choices)
     return parser
 
 
@@ -56,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
+        print(f"digitnet: error: choose a COMMAND: {', '.join(parser.commands)}", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)

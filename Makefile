@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SHARED_DATA := $(abspath ../shared/data)
 export DIGITNET_DATA ?= $(if $(wildcard $(SHARED_DATA)/mnist),$(SHARED_DATA),)
 
-.PHONY: demo test install install-test lint bench experiments clean
+.PHONY: demo test install install-test lint bench experiments clean test-pythons
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,24 @@ bench: install-test
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run.py
 
+# The oldest and newest Pythons the package claims (pyenv's, where it has them): the core tests
+# (PyTorch's CPU wheel on this disk is for 3.11 only, so the PyTorch comparisons run in `make test`).
+PYTHONS ?= $(wildcard $(HOME)/.pyenv/versions/3.11.*/bin/python) $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.1[2-9].*/bin/python)))
+CORE_TESTS := tests/test_network.py tests/test_training.py tests/test_model_io.py tests/test_cli.py \
+	tests/test_preprocess.py tests/test_outputs.py tests/test_bad_input.py tests/test_advice.py
+test-pythons:
+	@test -n "$(PYTHONS)" || (echo "no Python 3.11+ found under ~/.pyenv/versions; set PYTHONS=..." && exit 1)
+	@for py in $(PYTHONS); do \
+		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		echo "== Python $$v ($$py)"; \
+		$$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e '.[fast]' pytest hypothesis httpx \
+		&& .venv-$$v/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) || exit 1; \
+	done
+
 # every experiment of docs/experiments/ at full size, on a Dask LocalCluster of one worker per core
 experiments: install
 	$(PY) -m pip install --quiet -e '.[sweep]'
 	$(PY) -m digitnet experiment all -o docs/experiments
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -161,7 +161,7 @@ def not_models(folder: Path) -> dict[str, tuple[Path, str]]:
         "an npz with pickled weights": (pickled_weights, "pickled"),
         "another format": (foreign, "'keras'"),
         "a missing file": (folder / "missing.npz", "no such model file"),
-        "a folder": (folder, "no such model file"),
+        "a folder": (folder, "is a folder"),
     }
 
 

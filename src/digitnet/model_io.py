@@ -19,6 +19,7 @@ import math
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ import numpy as np
 from digitnet import __version__
 from digitnet.errors import DigitnetError
 from digitnet.files import atomic_write
+from digitnet.limits import MAX_LAYERS, MAX_PARAMS, count_params
 from digitnet.network import CONFIG_KEYS, Network
 
 if TYPE_CHECKING:
@@ -44,8 +46,13 @@ RESERVED = ("format", "format_version", "digitnet_version", *CONFIG_KEYS, "input
 #: Header fields a reader needs (``init`` may be absent: it only says how training started).
 REQUIRED = ("sizes", "activation", "output", "cost", "dtype")
 DEFAULT_INIT = "normal"
-#: No network described by a file may have more weights than this (a guard against absurd headers).
-MAX_WEIGHTS = 500_000_000
+# The largest network a model file may describe is digitnet.limits' MAX_PARAMS weights and
+# biases in at most MAX_LAYERS layers (input and output included), as for a network trained here.
+#: The largest JSON header a model file may hold, in bytes.
+MAX_HEADER_BYTES = 16 * 2**20
+#: Deflate never expands data more than about 1032 times; a zip member that claims more
+#: uncompressed bytes than that from its compressed ones is lying about its size.
+DEFLATE_MAX_RATIO = 1032
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -239,27 +246,23 @@ def save_model(
 
 def read_header(path: str | os.PathLike) -> dict[str, Any]:
     """Only the JSON header of a model file, validated as :func:`load_model` does."""
-    path = Path(path)
-    with _open(path) as npz:
-        return _header(path, npz)
+    with _Archive(Path(path)) as archive:
+        return archive.header()
 
 
 def read_trajectory(path: str | os.PathLike) -> np.ndarray | None:
     """The training trajectory (T, n_params) stored with the model, or None if there is none."""
-    path = Path(path)
-    with _open(path) as npz:
-        header = _header(path, npz)
-        if "trajectory" not in npz.files:
+    with _Archive(Path(path)) as archive:
+        n_params = n_parameters(archive.header()["sizes"])
+        if "trajectory" not in archive.members:
             return None
-        trajectory = _array(path, npz, "trajectory")
-    sizes = header["sizes"]
-    n_params = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False))
-    if trajectory.ndim != 2 or trajectory.shape[1] != n_params or trajectory.dtype.kind != "f":
-        raise DigitnetError(
-            f"{path}: array trajectory has shape {trajectory.shape} and dtype {trajectory.dtype}, "
-            f"but the network has {n_params} parameters"
-        )
-    return trajectory
+        shape, dtype = archive.declared("trajectory")
+        if len(shape) != 2 or shape[1] != n_params or dtype.kind != "f":
+            raise DigitnetError(
+                f"{archive.path}: array trajectory has shape {shape} and dtype {dtype}, "
+                f"but the network has {n_params} parameters"
+            )
+        return archive.read("trajectory")
 
 
 def read_state(path: str | os.PathLike) -> TrainingState | None:
@@ -267,27 +270,26 @@ def read_state(path: str | os.PathLike) -> TrainingState | None:
     none. Raises :class:`DigitnetError` for a state that is damaged or does not fit."""
     from digitnet.train import TrainingState
 
-    path = Path(path)
-    with _open(path) as npz:
-        header = _header(path, npz)
+    with _Archive(Path(path)) as archive:
+        header = archive.header()
         saved = header.get("state")
         if saved is None:
             return None
-        if not isinstance(saved, dict) or not isinstance(saved.get("rng"), dict):
-            raise DigitnetError(f"{path}: header field 'state' is malformed")
-        sizes = header["sizes"]
-        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        n_params = n_parameters(header["sizes"])
         arrays = {}
-        for name in npz.files:
+        for name in archive.members:
             if not name.startswith("state."):
                 continue
-            a = _array(path, npz, name)
+            shape, dtype = archive.declared(name)
             expected = (1,) if name == "state.t" else (n_params,)
-            if a.shape != expected or a.dtype.kind not in "fi" or not np.all(np.isfinite(a)):
+            if shape != expected or dtype.kind not in "fi":
                 raise DigitnetError(
-                    f"{path}: array {name} has shape {a.shape} and dtype {a.dtype}, not a state "
-                    f"of this network's {n_params} parameters"
+                    f"{archive.path}: array {name} has shape {shape} and dtype {dtype}, not a "
+                    f"state of this network's {n_params} parameters"
                 )
+            a = archive.read(name)
+            if not np.all(np.isfinite(a)):
+                raise DigitnetError(f"{archive.path}: array {name} holds NaN or infinite values")
             arrays[name.removeprefix("state.")] = a
     best, average, weights = (arrays.pop(name, None) for name in ("best", "average", "weights"))
     if "t" not in arrays:
@@ -296,95 +298,208 @@ def read_state(path: str | os.PathLike) -> TrainingState | None:
         raise DigitnetError(
             f"{path}: the training state has only one of state.average and state.weights"
         )
-    return TrainingState(
-        saved["rng"], arrays, str(saved.get("optimizer", "")), best, average, weights
-    )
+    return TrainingState(saved["rng"], arrays, saved.get("optimizer", ""), best, average, weights)
 
 
 def load_model(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:
     """The network stored in ``path`` and its header.
 
-    The network is built with :meth:`Network.from_config` from the header's fields (``init``
-    ``"normal"`` when absent); ``W1, b1, ..., WL, bL`` must have the shapes the header's sizes
-    give, its dtype and finite values. Raises :class:`DigitnetError` naming the first problem.
+    Nothing is allocated before it is known to fit: the header is checked first, then every
+    ``Wl`` and ``bl``'s declared shape and dtype (from the ``.npy`` header inside the zip) against
+    the header's ``sizes`` and ``dtype``, and only then is the network built (with
+    :meth:`Network.from_config`, ``init`` ``"normal"`` when absent) and the arrays read, which
+    must hold finite values. Raises :class:`DigitnetError` naming the first problem.
     """
-    path = Path(path)
-    with _open(path) as npz:
-        header = _header(path, npz)
+    with _Archive(Path(path)) as archive:
+        header = archive.header()
+        sizes, dtype = header["sizes"], np.dtype(header["dtype"])
+        names = []
+        for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False), start=1):
+            for name, shape in ((f"W{l}", (n_out, n_in)), (f"b{l}", (n_out,))):
+                if name not in archive.members:
+                    raise DigitnetError(f"{archive.path}: array {name} is missing")
+                declared, kind = archive.declared(name)
+                if declared != shape:
+                    raise DigitnetError(
+                        f"{archive.path}: array {name} has shape {declared}, but the header's "
+                        f"sizes {sizes} need {shape}"
+                    )
+                if kind != dtype:
+                    raise DigitnetError(
+                        f"{archive.path}: array {name} has dtype {kind}, but the header says "
+                        f"{dtype.name}"
+                    )
+                names.append(name)
         config = {key: header[key] for key in CONFIG_KEYS if key != "init"}
         config["init"] = header.get("init", DEFAULT_INIT)
         try:
             net = Network.from_config(config, seed=None)
         except DigitnetError as err:
             raise DigitnetError(
-                f"{path}: header does not describe a valid network: {err}"
+                f"{archive.path}: header does not describe a valid network: {err}"
             ) from None
         params = []
-        for l in range(1, net.n_layers + 1):
-            for name, shape in ((f"W{l}", net.W[l - 1].shape), (f"b{l}", net.b[l - 1].shape)):
-                if name not in npz.files:
-                    raise DigitnetError(f"{path}: array {name} is missing")
-                a = _array(path, npz, name)
-                if a.shape != shape:
-                    raise DigitnetError(
-                        f"{path}: array {name} has shape {a.shape}, but the header's sizes "
-                        f"{header['sizes']} need {shape}"
-                    )
-                if a.dtype != net.dtype:
-                    raise DigitnetError(
-                        f"{path}: array {name} has dtype {a.dtype}, but the header says "
-                        f"{net.dtype.name}"
-                    )
-                if not np.all(np.isfinite(a)):
-                    raise DigitnetError(f"{path}: array {name} holds NaN or infinite values")
-                params.append(a)
+        for name in names:
+            a = archive.read(name)
+            # Refused rather than loaded with a warning: one NaN weight makes every answer of
+            # the network NaN (or the lowest neuron, by argmax), silently wrong for any input.
+            if not np.all(np.isfinite(a)):
+                raise DigitnetError(f"{archive.path}: array {name} holds NaN or infinite values")
+            params.append(a)
     net.set_parameters(params)
     return net, header
 
 
-def _open(path: Path) -> Any:
-    """The ``.npz`` at ``path`` opened without pickle; arrays are read only when asked for."""
-    if not path.is_file():
-        raise DigitnetError(f"{path}: no such model file")
-    if not zipfile.is_zipfile(path):
-        raise DigitnetError(f"{path}: not a readable .npz model file (not a zip archive)")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise DigitnetError(f"{path}: not a readable .npz model file ({err})") from None
+def n_parameters(sizes: list[int]) -> int:
+    """The number of weights and biases of a network of ``sizes``."""
+    return count_params(sizes)
 
 
-def _array(path: Path, npz: Any, name: str) -> np.ndarray:
-    """Array ``name`` of the open ``npz``, refusing one that needs pickle."""
-    try:
-        return npz[name]
-    except ValueError as err:
-        if "pickle" in str(err):
-            raise DigitnetError(f"{path}: holds pickled objects; refusing to load it") from None
-        raise DigitnetError(f"{path}: array {name} is unreadable ({err})") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as err:
-        raise DigitnetError(f"{path}: not a readable .npz model file ({err})") from None
+_ZIP_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError)
 
 
-def _header(path: Path, npz: Any) -> dict[str, Any]:
-    """The header of the open ``npz``, checked as docs/model-format.md says a reader must."""
-    if "header" not in npz.files:
-        raise DigitnetError(f"{path}: not a digitnet model file (no header)")
-    raw = _array(path, npz, "header")
-    try:
-        if raw.dtype != np.uint8 or raw.ndim != 1:
-            raise ValueError("header is not a byte array")
-        header = json.loads(raw.tobytes().decode("utf-8"))
-        if not isinstance(header, dict):
-            raise ValueError("header is not a JSON object")
-    except (ValueError, UnicodeDecodeError) as err:
-        raise DigitnetError(f"{path}: unreadable header ({err})") from None
+class _Archive:
+    """A model file's zip, read without pickle and without trusting its sizes.
+
+    Each array is a ``.npy`` member. Its declared shape and dtype are read from the member's
+    own small header (:meth:`declared`) before any of its data, and must agree with the member's
+    uncompressed size in the zip, which in turn must be bytes the file really holds: stored
+    members take their size in the file, deflated ones at most :data:`DEFLATE_MAX_RATIO` times
+    it. So :meth:`read` never allocates more than the file could hold.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.is_dir():
+            raise DigitnetError(f"{path}: is a folder, not a model file")
+        if not path.is_file():
+            raise DigitnetError(f"{path}: no such model file")
+        try:
+            self.size = path.stat().st_size
+            if not zipfile.is_zipfile(path):
+                raise DigitnetError(f"{path}: not a readable .npz model file (not a zip archive)")
+            self.zip = zipfile.ZipFile(path)
+        except _ZIP_ERRORS as err:
+            raise DigitnetError(f"{path}: not a readable .npz model file ({err})") from None
+        self.members = {
+            info.filename.removesuffix(".npy"): info
+            for info in self.zip.infolist()
+            if not info.is_dir()
+        }
+        self._declared: dict[str, tuple[tuple[int, ...], np.dtype, bool, int]] = {}
+
+    def __enter__(self) -> _Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.zip.close()
+
+    def declared(self, name: str) -> tuple[tuple[int, ...], np.dtype]:
+        """The shape and dtype member ``name`` declares, checked against its size in the zip."""
+        if name not in self._declared:
+            self._declared[name] = self._read_npy_header(name)
+        shape, dtype, _, _ = self._declared[name]
+        return shape, dtype
+
+    def _read_npy_header(self, name: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
+        info, where = self.members[name], f"{self.path}: array {name}"
+        if info.flag_bits & 0x1:
+            raise DigitnetError(f"{where} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise DigitnetError(f"{where} uses an unsupported compression (not stored or deflated)")
+        if info.header_offset + info.compress_size > self.size:
+            raise DigitnetError(f"{where} is cut short: the file ends inside it (truncated)")
+        limit = info.compress_size * (
+            1 if info.compress_type == zipfile.ZIP_STORED else DEFLATE_MAX_RATIO
+        )
+        if info.file_size > limit + 1024:
+            raise DigitnetError(
+                f"{where} claims {info.file_size} bytes, more than its {info.compress_size} "
+                "bytes in the file can hold"
+            )
+        try:
+            with self.zip.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"unsupported .npy version {version[0]}.{version[1]}")
+                offset = f.tell()
+        except (*_ZIP_ERRORS, SyntaxError, TypeError, RecursionError) as err:
+            raise DigitnetError(f"{where} is not a readable .npy array ({err})") from None
+        if dtype.hasobject:
+            raise DigitnetError(f"{where} holds pickled objects; refusing to load it")
+        if dtype.itemsize == 0 or dtype.fields is not None or dtype.subdtype is not None:
+            raise DigitnetError(f"{where} has dtype {dtype}, not numbers")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if offset + nbytes != info.file_size:
+            raise DigitnetError(
+                f"{where} declares shape {shape} of {dtype} ({nbytes} bytes), but the file "
+                f"holds {info.file_size - offset} bytes of it"
+            )
+        return shape, dtype, fortran, offset
+
+    def read(self, name: str) -> np.ndarray:
+        """Member ``name``'s data, as :meth:`declared` describes it (checked first)."""
+        shape, dtype = self.declared(name)
+        fortran = self._declared[name][2]
+        flat = np.empty(math.prod(shape), dtype=dtype)
+        buffer = memoryview(flat.view(np.uint8))
+        try:
+            with self.zip.open(self.members[name]) as f:
+                f.seek(self._declared[name][3])
+                done = 0
+                while done < len(buffer):
+                    n = f.readinto(buffer[done : done + _CHUNK])
+                    if not n:
+                        raise EOFError("the data ends early")
+                    done += n
+                f.read(1)  # reaching the end checks the member's CRC
+        except _ZIP_ERRORS as err:
+            raise DigitnetError(f"{self.path}: array {name} is unreadable ({err})") from None
+        if fortran:
+            return flat.reshape(shape[::-1]).T
+        return flat.reshape(shape)
+
+    def header(self) -> dict[str, Any]:
+        """The JSON header, checked as docs/model-format.md says a reader must."""
+        path = self.path
+        if "header" not in self.members:
+            raise DigitnetError(f"{path}: not a digitnet model file (no header)")
+        shape, dtype = self.declared("header")
+        if dtype != np.uint8 or len(shape) != 1:
+            raise DigitnetError(f"{path}: unreadable header (header is not a byte array)")
+        if shape[0] > MAX_HEADER_BYTES:
+            raise DigitnetError(
+                f"{path}: header of {shape[0]} bytes is larger than {MAX_HEADER_BYTES} bytes"
+            )
+        raw = self.read("header")
+        try:
+            header = json.loads(raw.tobytes().decode("utf-8"))
+            if not isinstance(header, dict):
+                raise ValueError("header is not a JSON object")
+        except (ValueError, RecursionError) as err:
+            reason = "nested too deeply" if isinstance(err, RecursionError) else err
+            raise DigitnetError(f"{path}: unreadable header ({reason})") from None
+        _check_header(path, header)
+        return header
+
+
+_CHUNK = 1 << 24
+
+
+def _check_header(path: Path, header: dict[str, Any]) -> None:
+    """The required fields, the network's size and every optional field digitnet reads back."""
     if header.get("format") != FORMAT:
-        raise DigitnetError(f"{path}: not a digitnet model file (format {header.get('format')!r})")
+        raise DigitnetError(
+            f"{path}: not a digitnet model file (format {_short(header.get('format'))})"
+        )
     version = header.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version != FORMAT_VERSION:
         raise DigitnetError(
-            f"{path}: model format version {version!r} is not supported "
+            f"{path}: model format version {_short(version)} is not supported "
             f"(this digitnet reads version {FORMAT_VERSION})"
         )
     for key in REQUIRED:
@@ -400,6 +515,25 @@ def _header(path: Path, npz: Any) -> dict[str, Any]:
         raise DigitnetError(
             f"{path}: header field 'sizes' must list at least two positive integers"
         )
-    if sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False)) > MAX_WEIGHTS:
-        raise DigitnetError(f"{path}: header describes an absurdly large network")
-    return header
+    if len(sizes) > MAX_LAYERS or n_parameters(sizes) > MAX_PARAMS:
+        raise DigitnetError(
+            f"{path}: header field 'sizes' describes {len(sizes)} layers of "
+            f"{n_parameters(sizes):,} weights and biases; a model file holds at most "
+            f"{MAX_LAYERS} layers and {MAX_PARAMS:,} parameters"
+        )
+    if header["dtype"] not in ("float32", "float64"):
+        raise DigitnetError(
+            f"{path}: header field 'dtype' is {_short(header['dtype'])}, not float32 or float64"
+        )
+    from digitnet.model_schema import check_fields
+
+    try:
+        check_fields(header)
+    except DigitnetError as err:
+        raise DigitnetError(f"{path}: {err}") from None
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to fit in a one-line message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -5,7 +5,8 @@ chain of ONNX nodes built with ``onnx.helper``: for each layer l a ``Gemm`` ``z 
 (initializers ``Wl`` (n_l, n_{l-1}) and ``bl`` (n_l,), exactly digitnet's arrays) and its
 activation (``Sigmoid``, ``Relu``, ``LeakyRelu`` with alpha 0.01, ``Tanh``, ``Softmax`` on the
 last axis; none for ``identity``). The input ``pixels`` is float32 (batch, 784): a 28x28 image
-row by row, pixel / 255; a float64 model casts it to double first. The outputs are
+row by row, pixel / 255 (for a network of another input size, (batch, n_0) of its own values); a
+float64 model casts it to double first. The outputs are
 ``activations`` (``probabilities`` for a softmax output), the output layer's a^(L) (batch, n_L),
 and ``digit`` (batch,), the most active output neuron. The model's metadata holds the input
 convention and digitnet's network config; the file is checked with the ONNX checker and run
@@ -176,8 +177,10 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
         )
     )
     n_out = net.sizes[-1]
-    pixels = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", N_PIXELS])
-    pixels.doc_string = INPUT_DOC
+    n_in = net.sizes[0]
+    input_doc = _input_doc(n_in)
+    pixels = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", n_in])
+    pixels.doc_string = input_doc
     output = helper.make_tensor_value_info(final, elem, ["batch", n_out])
     output.doc_string = (
         f"the output layer's activations a^({L}) ({net.output}), one row of {n_out} per image"
@@ -187,8 +190,8 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
     digit.doc_string = "the answer: the most active output neuron (the lowest numbered if tied)"
     doc = (
         f"digitnet {'-'.join(map(str, net.sizes))} MLP: {net.activation} hidden layers, "
-        f"{net.output} output, {net.dtype.name}. Input '{INPUT_NAME}' (batch, {N_PIXELS}): "
-        f"{INPUT_DOC}."
+        f"{net.output} output, {net.dtype.name}. Input '{INPUT_NAME}' (batch, {n_in}): "
+        f"{input_doc}."
     )
     graph = helper.make_graph(
         nodes, "digitnet", [pixels], [output, digit], initializer=initializers, doc_string=doc
@@ -203,7 +206,7 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
         ir_version=helper.find_min_ir_version_for(opsets),
     )
     props = {
-        META_INPUT: f"{INPUT_NAME}: (batch, {N_PIXELS}) float32; {INPUT_DOC}",
+        META_INPUT: f"{INPUT_NAME}: (batch, {n_in}) float32; {input_doc}",
         META_SCALE: "pixel / 255",
         META_CONFIG: json.dumps(net.config()),
         **(metadata or {}),
@@ -211,6 +214,13 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
     helper.set_model_props(model, props)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def _input_doc(n_in: int) -> str:
+    """What the input holds: MNIST's images for 784 inputs, else the network's own values."""
+    if n_in == N_PIXELS:
+        return INPUT_DOC
+    return f"a batch of inputs, one per row: {n_in} values, as the network was trained on, float32"
 
 
 def save_onnx(
@@ -231,7 +241,7 @@ def save_onnx(
     model = onnx_model(net, metadata)
     data = model.SerializeToString()
     _, onnxruntime = _modules()
-    X = _check_inputs((_CHECK_BATCH, N_PIXELS), np.dtype(np.float32))
+    X = _check_inputs((_CHECK_BATCH, net.sizes[0]), np.dtype(np.float32))
     outputs, digits = _session(onnxruntime, data).run(None, {INPUT_NAME: X})
     expected = net.feedforward(X)
     diff = float(np.max(np.abs(outputs - expected)))

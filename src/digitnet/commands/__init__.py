@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digitnet.errors import DigitnetError
+
+if TYPE_CHECKING:
+    from digitnet.data import Dataset
+    from digitnet.network import Network
 
 
 def whole_number(text: str) -> int:
@@ -62,3 +70,24 @@ def seconds(text: str) -> float:
             f"must be more than 0 and at most {MAX_SECONDS:g}, got {text}"
         )
     return value
+
+
+def check_fits(
+    model: Path, net: Network, data: Dataset | None, command: str, outputs: bool = True
+) -> None:
+    """Refuse, in one line, a model that ``command`` cannot run on ``data``'s images: one whose
+    input layer is not one neuron per pixel, or (with ``outputs``) whose output layer is not
+    one neuron per class. Without ``data``, the images are 28x28 drawings or photos."""
+    from digitnet.data.load import PIXELS
+
+    pixels = PIXELS if data is None else data.X_test.shape[1]
+    on = "" if data is None else f" on {data.name}"
+    if net.sizes[0] != pixels:
+        raise DigitnetError(
+            f"{model} has {net.sizes[0]} inputs; `{command}`{on} needs {pixels} (one per pixel)"
+        )
+    if outputs and data is not None and net.sizes[-1] != len(data.class_names):
+        raise DigitnetError(
+            f"{model} has {net.sizes[-1]} outputs; `{command}`{on} needs "
+            f"{len(data.class_names)} (one per class)"
+        )

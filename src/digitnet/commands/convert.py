@@ -67,7 +67,7 @@ def _shape(sizes: list[int]) -> str:
 
 def run_export(args: argparse.Namespace) -> int:
     from digitnet.model_io import load_model
-    from digitnet.onnx_io import save_onnx
+    from digitnet.onnx_io import N_PIXELS, save_onnx
 
     out = _output(args.out, args.model, ".onnx")
     net, header = load_model(args.model)
@@ -75,12 +75,13 @@ def run_export(args: argparse.Namespace) -> int:
     name = dataset.get("name") if isinstance(dataset, dict) else None
     diff = save_onnx(net, out, metadata={"dataset": name} if isinstance(name, str) else None)
     output = "probabilities" if net.output == "softmax" else "activations"
+    scale = " = pixel / 255" if net.sizes[0] == N_PIXELS else ""
     print(
         f"wrote {out}: {_shape(net.sizes)}, {net.activation} hidden, {net.output} output, "
-        f"{net.dtype.name}; input 'pixels' (batch, {net.sizes[0]}) float32 = pixel / 255; outputs "
+        f"{net.dtype.name}; input 'pixels' (batch, {net.sizes[0]}) float32{scale}; outputs "
         f"'{output}' (batch, {net.sizes[-1]}) and 'digit' (batch,)"
     )
-    print(f"onnxruntime agrees with digitnet on 256 random images: max difference {diff:.2g}")
+    print(f"onnxruntime agrees with digitnet on 256 random inputs: max difference {diff:.2g}")
     return 0
 
 

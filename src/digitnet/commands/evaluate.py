@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from digitnet.metrics import confusion_matrix
+from digitnet.commands import check_fits
 from digitnet.model_io import load_model
 from digitnet.network import Network
 
@@ -48,16 +48,28 @@ def average_darkness(X_train: np.ndarray, y_train: np.ndarray, X: np.ndarray) ->
 def scores(net: Network, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, Any]:
     """Accuracy, cost, per-class precision and recall and the confusion matrix on (X, y). Each
     answer is the most active output neuron, the lowest numbered among equals, as
-    :meth:`Network.predict` and ``digitnet predict`` answer."""
+    :meth:`Network.predict` and ``digitnet predict`` answer.
+
+    The network may have another number of outputs than the data's ``n_classes``: the
+    confusion matrix has a row per class and a column per output neuron (an answer beyond the
+    classes is always wrong), ``precision`` one entry per output neuron and ``recall`` one per
+    class; the cost is None when some label has no output neuron to aim at.
+    """
     trace = net.trace(X)
     predicted = np.argmax(trace.output, axis=1)
-    counts = confusion_matrix(y, predicted, n_classes)
+    n_out = net.sizes[-1]
+    counts = np.zeros((n_classes, n_out), dtype=np.int64)
+    np.add.at(counts, (y, predicted), 1)
+    right = np.zeros(max(n_classes, n_out), dtype=np.int64)
+    diagonal = np.diag(counts)
+    right[: len(diagonal)] = diagonal
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.diag(counts) / counts.sum(axis=0)
-        recall = np.diag(counts) / counts.sum(axis=1)
+        precision = right[:n_out] / counts.sum(axis=0)
+        recall = right[:n_classes] / counts.sum(axis=1)
+    fits = len(y) == 0 or int(y.max()) < n_out
     return {
         "accuracy": float(np.mean(predicted == y)),
-        "cost": net.cost.fn(trace.z[-1], trace.output, y),
+        "cost": float(net.cost.fn(trace.z[-1], trace.output, y)) if fits else None,
         "precision": [None if np.isnan(p) else float(p) for p in precision],
         "recall": [None if np.isnan(r) else float(r) for r in recall],
         "confusion": counts.tolist(),
@@ -68,9 +80,12 @@ def run_eval(args: argparse.Namespace) -> int:
     from digitnet.commands.train import load_data
 
     net, header = load_model(args.model)
-    name = args.dataset or header.get("dataset", {}).get("name", "mnist")
+    recorded = header.get("dataset") or {}
+    name = args.dataset or recorded.get("name") or "mnist"
     data = load_data(name, args.data_dir, validation=0)
-    result = scores(net, data.X_test, data.y_test, net.sizes[-1])
+    check_fits(args.model, net, data, "eval", outputs=False)
+    n_classes, n_out = len(data.class_names), net.sizes[-1]
+    result = scores(net, data.X_test, data.y_test, n_classes)
     baseline = average_darkness(data.X_train, data.y_train, data.X_test)
     result["baseline_accuracy"] = float(np.mean(baseline == data.y_test))
     result["baseline"] = "average darkness"
@@ -79,15 +94,27 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result))
         return 0
     print(f"data: {data.source}")
-    print(f"accuracy  {100 * result['accuracy']:.2f}%   cost {result['cost']:.4f}   "
+    if n_out != n_classes:
+        print(
+            f"note: {args.model} has {n_out} outputs for {data.name}'s {n_classes} classes: "
+            + (
+                f"answers {n_classes}..{n_out - 1} are always wrong"
+                if n_out > n_classes
+                else f"classes {n_out}..{n_classes - 1} are never answered"
+            )
+        )
+    cost = "-" if result["cost"] is None else f"{result['cost']:.4f}"
+    print(f"accuracy  {100 * result['accuracy']:.2f}%   cost {cost}   "
           f"(average-darkness baseline: {100 * result['baseline_accuracy']:.2f}%)")  # fmt: skip
-    names = data.class_names
+    names = list(data.class_names) + [str(j) for j in range(n_classes, n_out)]
     width = max(len(n) for n in names)
     print(f"\n{'class':<{width}}  precision  recall")
-    for name, p, r in zip(names, result["precision"], result["recall"], strict=True):
+    for i, name in enumerate(names):
+        p = result["precision"][i] if i < n_out else None
+        r = result["recall"][i] if i < n_classes else None
         print(f"{name:<{width}}  {_pct(p):>9}  {_pct(r):>6}")
     print("\nconfusion matrix (rows: true class, columns: answer)")
-    print("     " + "".join(f"{j:>6}" for j in range(len(names))))
+    print("     " + "".join(f"{j:>6}" for j in range(n_out)))
     for i, row in enumerate(result["confusion"]):
         print(f"{i:>5}" + "".join(f"{c:>6}" for c in row))
     return 0
@@ -101,6 +128,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from digitnet.preprocess import to_mnist
 
     net, header = load_model(args.model)
+    check_fits(args.model, net, None, "predict")
     X = np.stack([to_mnist(path) for path in args.images])
     digits = net.predict(X)
     P = net.predict_proba(X)

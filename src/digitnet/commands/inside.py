@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from digitnet.commands import finite_float, int_in, non_negative_int, positive_int
+from digitnet.commands import check_fits, finite_float, int_in, non_negative_int, positive_int
 from digitnet.errors import DigitnetError
 from digitnet.files import check_output
 from digitnet.limits import MAX_DPI, check_picture
@@ -178,12 +178,15 @@ def _test_image(data: Dataset, n: int) -> tuple[np.ndarray, int]:
     return data.X_test[n], int(data.y_test[n])
 
 
-def _check_input(net: Network, data: Dataset) -> None:
-    if data.X_test.shape[1] != net.sizes[0]:
+def _class_of(model: Path, net: Network, data: Dataset, n: int) -> tuple[np.ndarray, int]:
+    """Test image ``n`` and its label, which must be one of the network's output neurons."""
+    x, y = _test_image(data, n)
+    if y >= net.sizes[-1]:
         raise DigitnetError(
-            f"the model takes {net.sizes[0]} inputs but {data.name} images have "
-            f"{data.X_test.shape[1]} pixels"
+            f"test image {n} is a {data.class_names[y]} (class {y}), but {model} has output "
+            f"neurons 0..{net.sizes[-1] - 1} only; choose an image of a lower class with --image"
         )
+    return x, y
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -223,11 +226,15 @@ def make_view(args: argparse.Namespace, net: Network, header: dict[str, Any]) ->
     if view == "noise":
         return views.noise(net, seed=args.seed)
     data = _dataset(args, header)
-    _check_input(net, data)
+    command = f"plot {view}"
     names = list(data.class_names)
     if view == "network":
+        check_fits(args.model, net, data, command, outputs=False)
         x, y = _test_image(data, args.image)
+        if len(names) != net.sizes[-1]:  # output neurons by number; the truth only if it is one
+            names, y = None, (y if y < net.sizes[-1] else None)
         return views.network_diagram(net, x, y, class_names=names)
+    check_fits(args.model, net, data, command)
     if view in ("confusion", "mistakes"):
         n = args.examples or len(data.y_test)
         X, y = data.X_test[:n], data.y_test[:n]
@@ -255,8 +262,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
     net, header = _load(args.model)
     data = _dataset(args, header)
-    _check_input(net, data)
-    x, y = _test_image(data, args.image)
+    check_fits(args.model, net, data, "explain", outputs=False)
+    x, y = _class_of(args.model, net, data, args.image)
     j, k = args.weight
     result = explain(net, x, y, args.layer, j, k, image=args.image)
     if args.json:
@@ -274,10 +281,21 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         raise DigitnetError(f"--tolerance must be positive, got {args.tolerance}")
     if args.model is not None:
         net, header = _load(args.model)
-        data = _dataset(args, header)
-        _check_input(net, data)
-        X, y = data.X_test[: args.examples], data.y_test[: args.examples]
-        what = f"{args.model} on {len(y)} {data.name} test images"
+        data = _dataset(args, header) if args.dataset or _fits_images(net) else None
+        if data is not None:
+            check_fits(args.model, net, data, "gradcheck", outputs=False)
+            # Every label must be an output neuron: the images of the classes the model has.
+            keep = np.flatnonzero(data.y_test < net.sizes[-1])[: args.examples]
+            X, y = data.X_test[keep], data.y_test[keep]
+            what = f"{args.model} on {len(y)} {data.name} test images"
+        else:
+            rng = np.random.default_rng(args.seed)
+            X = rng.random((args.examples, net.sizes[0]))
+            y = rng.integers(0, net.sizes[-1], size=args.examples)
+            what = (
+                f"{args.model} on {args.examples} random inputs (its {net.sizes[0]} inputs fit "
+                "no dataset's images)"
+            )
     else:
         try:
             sizes = [int(s) for s in args.layers.split(",")]
@@ -315,6 +333,13 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _fits_images(net: Network) -> bool:
+    """Whether the network takes the 28x28 images every dataset digitnet reads is made of."""
+    from digitnet.data.load import PIXELS
+
+    return net.sizes[0] == PIXELS
 
 
 def _trajectory(path: Path) -> np.ndarray | None:

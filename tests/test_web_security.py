@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,8 @@ def test_serve_warns_beyond_loopback_and_answers_to_its_host(net, tmp_path, monk
     model = save_model(tmp_path / "m.npz", net)
     apps = []
     monkeypatch.setattr("digitnet.web.server.serve", lambda app, *a, **k: apps.append(app))
+    # 192.0.2.7 (a documentation address) is no interface of this machine: bind nothing real
+    monkeypatch.setattr("digitnet.commands.serve.listen", lambda host, port: socket.socket())
     assert main(["serve", str(model), "--host", "192.0.2.7", "--port", "8126"]) == 0
     err = capsys.readouterr().err
     assert "anyone who can reach port 8126 can use this server" in err

@@ -223,7 +223,8 @@ def test_a_log_ahead_of_the_checkpoint_is_cut_back_on_resume(
     from tensorboardX import SummaryWriter
 
     # named as the killed run's own file would be: after the first run's, before the next one's
-    with SummaryWriter(str(log_dir), filename_suffix=".000003.0") as ghost_writer:
+    suffix = f".{time.time_ns()}.0"
+    with SummaryWriter(str(log_dir), filename_suffix=suffix) as ghost_writer:
         for name, tag in SCALARS.items():
             ghost_writer.add_scalar(tag, getattr(ghost, name), 3)
     assert rows_written(log_dir) == 3

@@ -266,7 +266,8 @@ class RunLogger(Callback):
         """Open the log for a run whose next epoch is ``first_epoch``: the earlier rows are kept
         (or written from ``history``), later ones dropped, and TensorBoard's events from that
         step on purged."""
-        done = [r for r in (self.history.epochs if self.history else []) if r.epoch < first_epoch]
+        earlier = self.history.epochs if self.history is not None else []
+        done = [r for r in earlier if r.epoch < first_epoch]
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             self._stack.enter_context(exclusive_lock(self.log_dir / CSV_NAME, self.option))
@@ -278,8 +279,9 @@ class RunLogger(Callback):
                 str(self.log_dir),
                 purge_step=purge,
                 flush_secs=10,
-                # names sort as written, even two in one second (TensorBoard reads them in order)
-                filename_suffix=f".{purge:06d}.{os.getpid()}",
+                # TensorBoard reads a folder's event files in the order of their names, which
+                # start with the second they were made in; the nanosecond orders those of a second
+                filename_suffix=f".{time.time_ns()}.{os.getpid()}",
             )
             for r in done:
                 if r.epoch >= purge:

@@ -16,7 +16,7 @@ install: $(PY)
 	$(PY) -m pip install --quiet -e '.[fast]'
 
 install-test: $(PY)
-	$(PY) -m pip install --quiet -e '.[test,sklearn,onnx,sweep,fast]'
+	$(PY) -m pip install --quiet -e '.[test,sklearn,onnx,sweep,fast,tracking]'
 	# the browser test drives Debian's chromium (Playwright's own browser download cannot work here)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 

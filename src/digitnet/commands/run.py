@@ -230,20 +230,31 @@ def run_training(
     download: bool = False,
     resume: bool = False,
     given: dict[str, Any] | None = None,
+    log_dir: Path | None = None,
 ) -> Run:
     """Train ``recipe``'s network into ``out``, checkpointing beside it after every epoch.
 
     With ``resume``, continue from the checkpoint (or extend the finished run in ``out``) instead;
     ``given`` holds the recipe fields the user named, which must agree with the saved recipe
-    (except ``epochs``, which may extend the run).
+    (except ``epochs``, which may extend the run). With ``log_dir``, every epoch is also logged
+    there (:class:`digitnet.tracking.RunLogger`).
     """
     progress = ConsoleProgress(0, lambda: None)  # signals are caught from the start
     out = check_output_file(out)
+    tracker = None
+    if log_dir is not None:
+        from digitnet.tracking import RunLogger
+
+        tracker = RunLogger(log_dir, resume=resume)
     try:
         with stop_on_signals(progress), exclusive_lock(out):
-            return _run(progress, recipe, out, data_dir, validation, download, resume, given)
+            return _run(
+                progress, recipe, out, data_dir, validation, download, resume, given, tracker
+            )
     finally:
         progress.close()
+        if tracker is not None:
+            tracker.close()
 
 
 def _run(
@@ -255,6 +266,7 @@ def _run(
     download: bool,
     resume: bool,
     given: dict[str, Any] | None,
+    tracker: Any = None,
 ) -> Run:
     """:func:`run_training`'s work, with ``progress`` catching the stop signals."""
     from digitnet.commands.train import load_data, make_config
@@ -326,7 +338,13 @@ def _run(
             raise DigitnetError(f"cannot write {path}: {err.strerror or err}{kept}") from None
 
     progress.total_epochs, progress.save_checkpoint = config.epochs, lambda: write(ckpt)
-    train_on(net, data, config, callback=progress, history=history, state=state)
+    callback: Callback = progress
+    if tracker is not None:  # the log is written before the checkpoint, which resume trusts
+        from digitnet.tracking import Callbacks
+
+        tracker.history = history
+        callback = Callbacks(tracker, progress)
+    train_on(net, data, config, callback=callback, history=history, state=state)
     progress.close()
     if history.stopped == "interrupted":
         write(ckpt)

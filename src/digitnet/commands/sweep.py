@@ -84,6 +84,9 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also write each run's model to the folder DB-models/ beside the database",
     )
+    s.add_argument(
+        "--log-dir", type=Path, help="also log each run to DIR/RUN-ID/ (see docs/tracking.md)"
+    )
     c = run.add_argument_group("cluster")
     c.add_argument("--workers", type=positive_int, help="LocalCluster processes (default: cores)")
     c.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler instead")
@@ -157,6 +160,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     _check_writable(db.parent, "the database")
     if args.save_models:
         _check_writable(models_folder(db), "the models")
+    if args.log_dir is not None:
+        from digitnet.tracking import check_logging
+
+        check_logging(args.log_dir)
     data = load_data(base["dataset"], args.data_dir, base["validation"], args.download)
     _check_shapes(runs, data)
     if args.train_images:
@@ -193,7 +200,12 @@ def _execute(
 
     def record(spec: RunSpec, result: dict[str, Any]) -> None:
         parameters = result.pop("parameters", None)
-        model = _save_model(db, spec, result, parameters, data) if parameters else None
+        if args.log_dir is not None:
+            from digitnet.tracking import log_sweep_run
+
+            log_sweep_run(args.log_dir / spec.id, spec.recipe, result, parameters)
+        saved = parameters and args.save_models
+        model = _save_model(db, spec, result, parameters, data) if saved else None
         row = {
             **result,
             "id": spec.id,
@@ -207,11 +219,12 @@ def _execute(
         counts["diverged"] += result["status"] == "diverged"
         bar.update(1)
 
+    want_parameters = bool(args.save_models or args.log_dir)  # the log draws the weights
     start = time.perf_counter()
     with _stop_on_signals() as stop:
         try:
             outcome = cluster.execute(
-                client, todo, data, record, lambda: stop["requested"], bool(args.save_models)
+                client, todo, data, record, lambda: stop["requested"], want_parameters
             )
         except KeyboardInterrupt:
             bar.close()

@@ -49,6 +49,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--resume", action="store_true", help="continue from the checkpoint beside --out"
     )
+    p.add_argument(
+        "--log-dir",
+        type=Path,
+        help="also log every epoch to this folder: TensorBoard events, metrics.csv and "
+        "metrics.jsonl (needs the tracking extra; see docs/tracking.md)",
+    )
     p.set_defaults(func=run_train)
 
     d = subparsers.add_parser("demo", help="train the lessons' network and write pictures to runs/")
@@ -230,6 +236,7 @@ def run_train(args: argparse.Namespace) -> int:
         args.download,
         args.resume,
         given_recipe(args),
+        args.log_dir,
     )
     if run.exit_code:
         return run.exit_code

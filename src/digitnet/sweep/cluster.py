@@ -96,7 +96,7 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # a free port: None still binds 8787
                 silence_logs=logging.CRITICAL,
             )
         client = distributed.Client(cluster, set_as_default=False)

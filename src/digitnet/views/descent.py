@@ -117,19 +117,21 @@ def _descend(
     keep = {int(t): i for i, t in enumerate(recorded)}
     thetas[0], costs[0] = probe.parameter_vector(), probe.total_cost(X, y)
     lr = net.dtype.type(eta)
-    for t, idx in enumerate(batches, start=1):
-        grads = probe.gradient(X[idx], y[idx])  # trace, then the four backprop equations
-        dC = [g for pair in zip(grads.W, grads.b, strict=True) for g in pair]  # as parameters()
-        for p, g in zip(probe.parameters(), dC, strict=True):
-            p -= lr * g  # theta <- theta - eta grad C
-        if t in keep:
-            i = keep[t]
-            thetas[i], costs[i] = probe.parameter_vector(), probe.total_cost(X, y)
-            if not (np.all(np.isfinite(thetas[i])) and math.isfinite(costs[i])):
-                raise DigitnetError(
-                    f"{what} diverged by step {t} with eta {eta:g} (the weights overflowed): "
-                    f"try an eta 10 times smaller"
-                )
+    # Overflow on the way to a NaN is expected when eta is too high: it is caught below.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for t, idx in enumerate(batches, start=1):
+            grads = probe.gradient(X[idx], y[idx])  # trace, then the four backprop equations
+            dC = [g for pair in zip(grads.W, grads.b, strict=True) for g in pair]  # as parameters()
+            for p, g in zip(probe.parameters(), dC, strict=True):
+                p -= lr * g  # theta <- theta - eta grad C
+            if t in keep:
+                i = keep[t]
+                thetas[i], costs[i] = probe.parameter_vector(), probe.total_cost(X, y)
+                if not (np.all(np.isfinite(thetas[i])) and math.isfinite(costs[i])):
+                    raise DigitnetError(
+                        f"{what} diverged by step {t} with eta {eta:g} (the cost or the weights "
+                        f"overflowed): try an eta 10 times smaller, {eta / 10:g}"
+                    )
     return thetas, costs
 
 

@@ -347,7 +347,7 @@ def landscape(
             (line,) = ax3d.plot(
                 coords[:, 0],
                 coords[:, 1],
-                np.log10(np.maximum(on_slice, low)),
+                np.log10(np.maximum(on_slice, np.finfo(np.float64).tiny)),
                 color="#ff7f0e",
                 linestyle="--",
                 linewidth=0.8,

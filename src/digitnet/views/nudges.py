@@ -85,8 +85,9 @@ class Wishes:
 
 def example_wishes(net: Network, trace: Trace, y: np.ndarray) -> Wishes:
     """Each example's wishes for the outputs, from the batch's ``trace`` (``net.trace(X)``) and
-    labels y (m,): row i is the cost's -dC/da^(L) for example i as a batch of one, exactly the
-    single-image wishes of :func:`backprop_nudges`; ``average`` is the mean of the rows.
+    labels y (m,): row i is the cost's -dC/da^(L) for example i as a batch of one, the
+    single-image wishes of :func:`backprop_nudges` (for m = 1, exactly them); ``average`` is the
+    mean of the rows.
     """
     y = np.asarray(y)
     a_L = trace.a[net.n_layers]  # (m, n_L)

@@ -198,7 +198,8 @@ def draw_gradient_arrow(
         [],
         color="#e31a1c",
         linewidth=2,
-        label=rf"$-\nabla C$ projected: {100 * captured:.1f}% of $|\nabla C|$ lies in this plane",
+        label=rf"$-\nabla C$ projected: {100 * captured:.1f}% of $|\nabla C|$ lies in this plane "
+        "(drawn: its direction)",
     )
 
 

@@ -54,6 +54,7 @@ def main() -> None:
 
     data = load("mnist", data_dir=args.data_dir)
     net = Network([784, 16, 16, 10], activation="sigmoid", cost="quadratic", seed=args.seed)
+    start = net.copy()  # the untrained network, for the descent picture
     recorder = views.record_trajectory(net)
     config = TrainConfig(epochs=args.epochs, batch_size=10, lr=1.5, seed=args.seed)
     history = train_on(net, data, config, callback=recorder)
@@ -103,6 +104,20 @@ def main() -> None:
             80,
         ),
         "noise": (views.noise(net, seed=args.seed), 80),
+        "descent": (
+            views.descent(
+                start,
+                data.X_train[:1000],
+                data.y_train[:1000],
+                eta=1.5,
+                batch_size=10,
+                steps=200,
+                seed=args.seed,
+                start="the training's untrained start",
+            ),
+            80,
+        ),
+        "neuron": (views.neuron(net, data.X_test[i], 2, 0, bias=2.0, class_names=names), 80),
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
     total = 0

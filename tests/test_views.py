@@ -19,7 +19,15 @@ from digitnet.model_io import save_model
 from digitnet.network import Network
 from digitnet.train import Callback, TrainConfig, train
 from digitnet.views.diagram import MAX_CONNECTIONS
-from digitnet.views.landscape import TrajectoryRecorder, cost_surface, random_directions
+from digitnet.views.landscape import (
+    TrajectoryRecorder,
+    cost_surface,
+    costs_at,
+    gradient_vector,
+    pca_directions,
+    project,
+    random_directions,
+)
 
 DPI = 40  # small pictures: the tests check structure, not beauty
 
@@ -226,8 +234,9 @@ def test_nudges_view_has_one_column_per_image_and_batch(trained):
         net, data.X_test[0], int(data.y_test[0]), data.X_train[:10], data.y_train[:10]
     )
     render(fig)
-    # 8 rows x 2 columns of panels, and a colour bar beside each of the 4 heat-maps per column
-    assert len(fig.axes) == 16 + 8
+    # 9 rows x 2 columns of panels, a colour bar beside each of the 4 heat-maps per column, and
+    # the batch's heat map of wishes before averaging with its colour bar
+    assert len(fig.axes) == 18 + 8 + 1
     found = titles(fig)
     for step in (
         "1. the change each output neuron wants",
@@ -240,6 +249,33 @@ def test_nudges_view_has_one_column_per_image_and_batch(trained):
     ):
         assert sum(t.startswith(step) for t in found) == 2, step
     assert "a mini-batch of 10 images (averages below)" in found
+    assert sum(t.startswith("1b. before averaging: each image's wishes") for t in found) == 1
+    (heat,) = [im for ax in fig.axes for im in ax.images if im.get_gid() == "wishes"]
+    wishes = views.example_wishes(net, net.trace(data.X_train[:10]), data.y_train[:10])
+    np.testing.assert_array_equal(heat.get_array(), np.vstack([wishes.rows, wishes.average]))
+
+
+def test_each_images_wishes_before_averaging(trained):
+    net, _, _, data = trained
+    X, y = data.X_train[:12], data.y_train[:12]
+    wishes = views.example_wishes(net, net.trace(X), y)
+    assert wishes.rows.shape == (12, 10) and wishes.average.shape == (10,)
+    np.testing.assert_array_equal(wishes.labels, y)
+    # row i: what image i alone wants, -dC/da = -2(a - y) for the quadratic cost, in float32
+    a = net.trace(X).output.astype(np.float64)
+    np.testing.assert_allclose(wishes.rows, -2 * (a - np.eye(10)[y]), rtol=1e-6, atol=1e-7)
+    for i in (0, 11):  # the single-image wishes of each image (float32 traces of 1 and of 12)
+        one = views.backprop_nudges(net, net.trace(X[i : i + 1]), y[i : i + 1])
+        np.testing.assert_allclose(wishes.rows[i], one.wanted_a, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(wishes.average, wishes.rows.mean(axis=0), rtol=1e-12)
+    # the average is the batch's -dC/da^(L), what the mini-batch step follows
+    batch = views.backprop_nudges(net, net.trace(X), y)
+    np.testing.assert_allclose(wishes.average, batch.wanted_a, rtol=1e-5, atol=1e-7)
+    # for one image, the one row and its average are exactly today's single-image wishes
+    single = views.example_wishes(net, net.trace(X[:1]), y[:1])
+    one = views.backprop_nudges(net, net.trace(X[:1]), y[:1])
+    np.testing.assert_array_equal(single.rows, [one.wanted_a])
+    np.testing.assert_array_equal(single.average, one.wanted_a)
 
 
 def test_trajectory_recorder_keeps_every_epoch_and_forwards_the_hooks():
@@ -305,6 +341,102 @@ def test_landscape_draws_the_surface_and_the_projected_path(trained, directions)
         views.landscape(net, data.X_train[:10], data.y_train[:10], trajectory=[[0.0, 1.0]] * 3)
 
 
+def real_costs(net, X, y, trajectory):
+    """C at each theta_t, from a network rebuilt with those weights (independent of the view)."""
+    costs = []
+    for theta in trajectory:
+        twin = Network.from_config(net.config(), seed=None)
+        twin.set_parameter_vector(np.asarray(theta))
+        costs.append(twin.total_cost(X, y))
+    return np.array(costs)
+
+
+@pytest.mark.parametrize("directions", ["random", "pca"])
+def test_the_3d_path_is_drawn_at_the_real_costs_and_the_slices_beside_it(trained, directions):
+    net, _, trajectory, data = trained
+    X, y = data.X_train[:200], data.y_train[:200]
+    # a longer path: the start, a point between it and the first epoch, pushed off the plane of
+    # the others, and the two epochs; the PCA plane cannot hold all four offsets, so even its
+    # slice's costs differ from the real ones
+    push = 0.3 * np.random.default_rng(0).standard_normal(net.n_params)
+    between = 0.5 * (trajectory[0] + trajectory[1]) + push
+    path = np.array([trajectory[0], between, *trajectory[1:]])
+    fig = views.landscape(net, X, y, trajectory=path, steps=5, directions=directions)
+    render(fig)
+    surface = fig.axes[0]
+    lines = {line.get_gid(): line for line in surface.lines}
+    heights = 10 ** np.asarray(lines["path real cost"].get_data_3d()[2], dtype=np.float64)
+    expected = real_costs(net, X, y, path)
+    np.testing.assert_allclose(heights, expected, rtol=1e-6)
+    np.testing.assert_allclose(views.path_costs(net, X, y, path), expected, rtol=1e-6)
+    assert expected[0] > 2  # the random start is far uphill of the trained weights
+    # the slice's costs at the projected points, dashed beside the real ones
+    theta = net.parameter_vector().astype(np.float64)
+    if directions == "pca":
+        d1, d2, _ = pca_directions(theta, path.astype(np.float64))
+    else:
+        d1, d2 = random_directions(net, seed=0)
+    coords = project(theta, path.astype(np.float64), d1, d2)
+    on_slice = costs_at(net, X, y, d1, d2, coords)
+    assert not np.allclose(on_slice, expected, rtol=1e-3)
+    slice_heights = 10 ** np.asarray(lines["path slice cost"].get_data_3d()[2], dtype=np.float64)
+    np.testing.assert_allclose(slice_heights, on_slice, rtol=1e-6)
+    assert lines["path slice cost"].get_linestyle() == "--"
+
+
+def test_the_pca_slice_of_a_three_point_path_holds_it_so_no_second_line(trained):
+    net, _, trajectory, data = trained
+    fig = views.landscape(net, data.X_train[:100], data.y_train[:100], trajectory, steps=4)
+    gids = [line.get_gid() for line in fig.axes[0].lines]
+    assert gids == ["path real cost"]  # two offsets span the plane: the slice's costs are real
+
+
+@pytest.mark.parametrize("directions", ["random", "pca"])
+def test_the_gradient_arrow_is_its_projection_and_says_how_much_the_slice_holds(
+    trained, directions
+):
+    net, _, trajectory, data = trained
+    X, y = data.X_train[:200], data.y_train[:200]
+    fig = views.landscape(net, X, y, trajectory=trajectory, steps=4, directions=directions)
+    contour = fig.axes[1]
+    theta = net.parameter_vector().astype(np.float64)
+    if directions == "pca":
+        d1, d2, _ = pca_directions(theta, np.asarray(trajectory, dtype=np.float64))
+    else:
+        d1, d2 = random_directions(net, seed=0)
+    # backprop's gradient against a central difference along d1: the same slope
+    g = gradient_vector(net, X, y)
+    h = 1e-3
+    slope = (costs_at(net, X, y, d1, d2, np.array([[h, 0.0], [-h, 0.0]])) @ [1, -1]) / (2 * h)
+    assert g @ d1 == pytest.approx(slope, rel=2e-2)
+    # the projection of -g onto span(d1, d2), by the normal equations
+    D = np.stack([d1, d2], axis=1)
+    c = np.linalg.solve(D.T @ D, D.T @ -g)
+    share = np.linalg.norm(D @ c) / np.linalg.norm(g)
+    coords, captured = views.slice_gradient(g, d1, d2)
+    np.testing.assert_allclose(coords, c, rtol=1e-6)
+    assert captured == pytest.approx(share, rel=1e-6) and 0 < captured < 1
+    (arrow,) = [t for t in contour.texts if t.get_gid() == "gradient arrow"]
+    assert arrow.xyann == (0.0, 0.0)
+    direction = np.asarray(arrow.xy) / np.linalg.norm(arrow.xy)
+    np.testing.assert_allclose(direction, c / np.linalg.norm(c), rtol=1e-6)
+    legend = [t.get_text() for t in contour.get_legend().get_texts()]
+    assert any(f"projected: {100 * share:.1f}% of" in t for t in legend), legend
+
+
+def test_slice_gradient_of_a_plane_holding_the_gradient():
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal(50)
+    d1 = g / np.linalg.norm(g)
+    d2 = rng.standard_normal(50)
+    d2 -= (d2 @ d1) * d1
+    d2 /= np.linalg.norm(d2)
+    coords, captured = views.slice_gradient(g, d1, d2)
+    np.testing.assert_allclose(coords, [-np.linalg.norm(g), 0.0], atol=1e-12)
+    assert captured == pytest.approx(1.0)
+    assert views.slice_gradient(np.zeros(50), d1, d2)[1] == 0.0
+
+
 def test_views_use_no_pyplot_and_say_what_is_wrong(trained):
     net, _, _, data = trained
     with pytest.raises(DigitnetError, match="784"):
@@ -330,6 +462,8 @@ OPTIONS = {
     "confusion": ["--examples", "300"],
     "mistakes": ["--examples", "300", "--count", "4"],
     "landscape": ["--examples", "100", "--steps", "5"],
+    "descent": ["--examples", "100", "--steps", "5", "--batch-size", "10"],
+    "neuron": ["--layer", "2", "--neuron", "3", "--bias", "1.5", "--weight", "2,-0.5"],
     "network": ["--image", "7"],
     "weights": ["--layer", "3"],
 }
@@ -386,6 +520,18 @@ def test_plot_command_writes_svg(model_file, tmp_path, capsys):
             ["--image 10000", "0..9999"],
         ),
         (["plot", "nope", "{model}", "-o", "{tmp}/w.png"], ["invalid choice"]),
+        (
+            ["plot", "landscape", "{model}", "-o", "{tmp}/l.png", "--steps", "500"],
+            ["--steps", "2 to 201", "landscape"],
+        ),
+        (
+            ["plot", "nudges", "{model}", "-o", "{tmp}/n.png", "--batch-size", "2000"],
+            ["--batch-size", "1 to 1,000", "nudges"],
+        ),
+        (
+            ["plot", "descent", "{model}", "-o", "{tmp}/d.png", "--steps", "20000"],
+            ["--steps", "1 to 10,000"],
+        ),
         (["plot", "weights", "{model}"], ["-o"]),
     ],
 )
@@ -422,6 +568,8 @@ def test_every_view_renders_for_other_shapes_and_activations(trained, sizes, hid
         views.nudges(net, X[0], int(y[0]), X[:5], y[:5]),
         views.landscape(net, X[:50], y[:50], steps=3),
         views.noise(net, n=1),
+        views.descent(net, X[:40], y[:40], eta=0.1, batch_size=8, steps=4, grid=3),
+        views.neuron(net, X[0], L, 1, bias=0.5, weight=(0, 0.3)),
     ]
     for fig in figures:
         render(fig)

@@ -530,3 +530,140 @@ def gradcheck(
             )
         )
     return GradCheck(checks, tolerance, len(X), h, floor)
+
+
+# -- a neuron as a function ----------------------------------------------------------------------
+#: The largest |bias| or |weight| :func:`neuron_function` accepts: far beyond any trained value,
+#: and small enough that z stays a finite float32 for any image.
+MAX_PARAMETER = 1e4
+#: Points of the activation curve.
+CURVE_POINTS = 201
+
+
+def _real(value: Any, what: str) -> float:
+    """``value`` as a finite float with |value| <= MAX_PARAMETER, or a one-line DigitnetError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise DigitnetError(f"{what} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > MAX_PARAMETER:
+        raise DigitnetError(
+            f"{what} must be a finite number from {-MAX_PARAMETER:g} to {MAX_PARAMETER:g}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _index(value: Any, size: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise DigitnetError(f"{what} must be a whole number, got {value!r}")
+    if not 0 <= value < size:
+        raise DigitnetError(f"{what} must be from 0 to {size - 1}, got {value}")
+    return int(value)
+
+
+def _answer(net: Network, trace: Any) -> dict[str, Any]:
+    """The output activations of ``trace``, their probabilities (read as
+    :meth:`Network.predict_proba` reads them) and the answer."""
+    a = np.asarray(trace.output[0], dtype=np.float64)
+    if net.output == "softmax":
+        p = a / a.sum()
+    else:
+        positive = np.clip(a, 0, None)
+        total = positive.sum()
+        p = positive / total if total > 0 else np.full_like(a, 1 / len(a))
+    return {"output": a.tolist(), "probabilities": p.tolist(), "answer": int(np.argmax(a))}
+
+
+def neuron_function(
+    net: Network,
+    x: np.ndarray,
+    layer: int,
+    j: int,
+    bias: float | None = None,
+    weight: tuple[int, float] | None = None,
+    points: int = CURVE_POINTS,
+) -> dict[str, Any]:
+    """Neuron j of layer l (1..L) as a function, for the image x (n_0,): a = sigma(z), with
+    z = sum_k w_jk a_k^(l-1) + b_j. Everything is plain JSON-ready values:
+
+    - ``z``, ``a``, ``b``, ``activation`` (sigma's name), ``a_prev`` (a^(l-1), n_{l-1}) and
+      ``w`` (row j of W^(l), n_{l-1}); ``output``, ``probabilities`` and ``answer``: the
+      network's answer for x;
+    - ``curve``: ``{"z": [...], "a": [...]}``, ``points`` points of a_j against z_j over a range
+      covering this neuron's z (and the moved one): sigma itself for an elementwise activation;
+      for a softmax output, a_j as z_j alone moves and the layer's other z stay;
+    - ``moved``: None, or, when ``bias`` (the new b_j) or ``weight`` = (k, new w_jk) is given,
+      the same neuron and answer with them in place: ``{"b", "k", "w_k", "old_w_k", "z", "a",
+      "output", "probabilities", "answer"}``, computed on a scratch copy of ``net``.
+
+    ``net`` never changes. Bad values (a layer, neuron or k out of range; a bias or weight that is
+    not a finite number within +-MAX_PARAMETER) raise DigitnetError with one line.
+    """
+    L = net.n_layers
+    if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 1 <= layer <= L:
+        raise DigitnetError(
+            f"layer must be between 1 and {L} (the layers of weights), got {layer!r}"
+        )
+    layer = int(layer)
+    n_out, n_in = net.W[layer - 1].shape
+    j = _index(j, n_out, f"neuron j of layer {layer}")
+    if isinstance(points, bool) or not isinstance(points, int) or not 3 <= points <= 10_001:
+        raise DigitnetError(f"points must be a whole number from 3 to 10001, got {points!r}")
+    new_b = None if bias is None else _real(bias, "the bias")
+    k = new_w = None
+    if weight is not None:
+        if not isinstance(weight, tuple | list) or len(weight) != 2:
+            raise DigitnetError(f"weight must be a pair (k, value), got {weight!r}")
+        k = _index(weight[0], n_in, f"k (a neuron of layer {layer - 1})")
+        new_w = _real(weight[1], f"the weight w_{j},{k}")
+    X = net.as_input(x)
+    if len(X) != 1:
+        raise DigitnetError(f"one image please, got {len(X)}")
+    if not np.all(np.isfinite(X)):
+        raise DigitnetError("the image holds a value that is not a finite number")
+
+    sigma = net.sigma_of(layer)
+    trace = net.trace(X)  # the one forward pass of the given network
+    z_row = np.asarray(trace.z[layer][0], dtype=np.float64)
+    z, a = float(z_row[j]), float(trace.a[layer][0, j])
+    result: dict[str, Any] = {
+        "layer": layer,
+        "j": j,
+        "activation": sigma.name,
+        "z": z,
+        "a": a,
+        "b": float(net.b[layer - 1][j]),
+        "w": np.asarray(net.W[layer - 1][j], dtype=np.float64).tolist(),
+        "a_prev": np.asarray(trace.a[layer - 1][0], dtype=np.float64).tolist(),
+        **_answer(net, trace),
+        "moved": None,
+    }
+    span = [z]
+    if new_b is not None or new_w is not None:
+        scratch = net.copy()
+        if new_b is not None:
+            scratch.b[layer - 1][j] = new_b
+        if new_w is not None:
+            scratch.W[layer - 1][j, k] = new_w
+        moved = scratch.trace(X)
+        z_moved = float(moved.z[layer][0, j])
+        result["moved"] = {
+            "b": float(scratch.b[layer - 1][j]),
+            "k": k,
+            "w_k": None if k is None else float(scratch.W[layer - 1][j, k]),
+            "old_w_k": None if k is None else float(net.W[layer - 1][j, k]),
+            "z": z_moved,
+            "a": float(moved.a[layer][0, j]),
+            **_answer(scratch, moved),
+        }
+        span.append(z_moved)
+    lo, hi = min(-6.0, min(span) - 3.0), max(6.0, max(span) + 3.0)
+    zs = np.linspace(lo, hi, points)
+    if sigma.elementwise:
+        curve = np.asarray(sigma(zs), dtype=np.float64)
+    else:  # softmax: a_j as z_j moves alone, the layer's other z kept
+        rows = np.repeat(z_row[None, :], points, axis=0)
+        rows[:, j] = zs
+        curve = np.asarray(sigma(rows), dtype=np.float64)[:, j]
+    result["curve"] = {"z": zs.tolist(), "a": curve.tolist()}
+    return result

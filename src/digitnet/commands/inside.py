@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 
 MAX_MISTAKES = 400  # mistakes drawn in one picture
 MAX_NUDGES_BATCH = 1000  # the nudges view's mini-batch
+MAX_BATCH = 60_000  # the descent view's mini-batch (at most its --examples)
 MAX_LANDSCAPE_STEPS = 201  # grid points per axis of the landscape (201^2 costs)
+MAX_DESCENT_STEPS = 10_000  # gradient descent steps of the descent view
+DESCENT_POINTS = 500  # a longer descent is recorded every ceil(steps / 500) steps
+DEFAULT_LR = 1.5  # TrainConfig's eta, for a model without a recipe
 
 VIEW_NAMES = (
     "weights",
@@ -42,6 +46,8 @@ VIEW_NAMES = (
     "mistakes",
     "nudges",
     "landscape",
+    "descent",
+    "neuron",
     "noise",
 )
 DB_VIEWS = ("sweep",)  # views whose MODEL argument is a sweep database
@@ -55,7 +61,9 @@ def register(subparsers: Any) -> None:
         description="Draw one view of a trained network into a PNG or SVG file. Views: "
         "weights (incoming weights per neuron), network (the diagram for one image), curves "
         "(cost and accuracy per epoch), confusion, mistakes (worst misclassified test images), "
-        "nudges (one backprop step), landscape (the cost around the trained weights), noise "
+        "nudges (one backprop step, and each image's wishes before averaging), landscape (the "
+        "cost around the trained weights), descent (mini-batch SGD beside full-batch gradient "
+        "descent from the start), neuron (one neuron's activation curve with its z), noise "
         "(the answer to random pixels).",
     )
     views = (*VIEW_NAMES, *DB_VIEWS)
@@ -65,7 +73,20 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--image", type=non_negative_int, default=0, help="test image number (default 0)"
     )
-    p.add_argument("--layer", type=positive_int, default=1, help="weights: layer l (default 1)")
+    p.add_argument(
+        "--layer", type=positive_int, default=1, help="weights, neuron: layer l (default 1)"
+    )
+    p.add_argument(
+        "--neuron", type=non_negative_int, default=0, help="neuron: neuron j (default 0)"
+    )
+    p.add_argument("--bias", type=finite_float, default=None, help="neuron: try this bias b_j")
+    p.add_argument(
+        "--weight",
+        type=_weight,
+        default=None,
+        metavar="k,VALUE",
+        help="neuron: try w_jk = VALUE for the input k",
+    )
     p.add_argument(
         "--count", type=int_in(1, MAX_MISTAKES), default=24, help="mistakes: how many (default 24)"
     )
@@ -73,19 +94,34 @@ def register(subparsers: Any) -> None:
         "--examples",
         type=positive_int,
         default=None,
-        help="images used: confusion/mistakes default all test images, landscape 1000 training",
+        help="images used: confusion/mistakes default all test images, landscape and descent "
+        "1000 training",
     )
     p.add_argument(
-        "--batch-size", type=int_in(1, MAX_NUDGES_BATCH), default=10, help="nudges: mini-batch size"
+        "--batch-size",
+        type=int_in(1, MAX_BATCH),
+        default=None,
+        help=f"nudges: mini-batch size (default 10, at most {MAX_NUDGES_BATCH:,}); descent: "
+        "SGD's (default the model's recipe)",
     )
     p.add_argument(
         "--steps",
-        type=int_in(2, MAX_LANDSCAPE_STEPS),
-        default=25,
-        help="landscape: grid points per axis",
+        type=int_in(1, MAX_DESCENT_STEPS),
+        default=None,
+        help=f"landscape: grid points per axis (default 25, 2 to {MAX_LANDSCAPE_STEPS}); "
+        "descent: gradient steps (default 200)",
     )
     p.add_argument(
-        "--seed", type=non_negative_int, default=0, help="noise, nudges' batch, landscape's axes"
+        "--lr",
+        type=finite_float,
+        default=None,
+        help="descent: eta (default the model's recipe)",
+    )
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="noise, nudges' batch, landscape's axes, descent's mini-batches",
     )
     p.add_argument(
         "--dpi", type=int_in(1, MAX_DPI), default=100, help="PNG resolution (default 100)"
@@ -144,6 +180,13 @@ def _pair(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected j,k (two neuron numbers), got {text!r}")
     j, k = (non_negative_int(p) for p in parts)
     return j, k
+
+
+def _weight(text: str) -> tuple[int, float]:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected k,VALUE (an input and a weight), got {text!r}")
+    return non_negative_int(parts[0]), finite_float(parts[1])
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
@@ -242,18 +285,96 @@ def make_view(args: argparse.Namespace, net: Network, header: dict[str, Any]) ->
             return views.confusion(net, X, y, class_names=names)
         return views.mistakes(net, X, y, n=args.count, class_names=names)
     if view == "nudges":
+        batch_size = 10 if args.batch_size is None else args.batch_size
+        if batch_size > MAX_NUDGES_BATCH:
+            raise DigitnetError(
+                f"--batch-size must be from 1 to {MAX_NUDGES_BATCH:,} for nudges, got {batch_size}"
+            )
         x, y = _test_image(data, args.image)
         rng = np.random.default_rng(args.seed)
-        batch = rng.choice(len(data.y_train), size=min(args.batch_size, len(data.y_train)))
+        batch = rng.choice(len(data.y_train), size=min(batch_size, len(data.y_train)))
         return views.nudges(net, x, y, data.X_train[batch], data.y_train[batch], class_names=names)
+    if view == "neuron":
+        x, _ = _test_image(data, args.image)
+        return views.neuron(
+            net, x, args.layer, args.neuron, bias=args.bias, weight=args.weight, class_names=names
+        )
     n = args.examples or 1000
+    X, y = data.X_train[:n], data.y_train[:n]
+    if view == "descent":
+        return _descent(args, net, header, X, y)
+    steps = 25 if args.steps is None else args.steps
+    if not 2 <= steps <= MAX_LANDSCAPE_STEPS:
+        raise DigitnetError(
+            f"--steps must be from 2 to {MAX_LANDSCAPE_STEPS} grid points for landscape, "
+            f"got {steps}"
+        )
     return views.landscape(
-        net,
-        data.X_train[:n],
-        data.y_train[:n],
-        trajectory=_trajectory(args.model),
-        steps=args.steps,
+        net, X, y, trajectory=_trajectory(args.model), steps=steps, seed=args.seed
+    )
+
+
+def _recipe_training(header: dict[str, Any]) -> dict[str, Any]:
+    """How the model was trained (the recipe's ``training``, else the header's), or {}."""
+    recipe = header.get("recipe")
+    for training in (
+        recipe.get("training") if isinstance(recipe, dict) else None,
+        header.get("training"),
+    ):
+        if isinstance(training, dict):
+            return training
+    return {}
+
+
+def _descent(
+    args: argparse.Namespace, net: Network, header: dict[str, Any], X: np.ndarray, y: np.ndarray
+) -> Figure:
+    """The descent view from the model's recorded start (or an untrained network of its shape),
+    with eta and the batch size from the options, else from the model's recipe."""
+    from digitnet import views
+    from digitnet.network import Network
+
+    training = _recipe_training(header)
+    lr = args.lr
+    if lr is None:
+        optimizer = training.get("optimizer", "sgd")
+        if optimizer != "sgd":
+            raise DigitnetError(
+                f"the model was trained with {optimizer}, whose eta does not suit plain SGD: "
+                "give --lr"
+            )
+        lr = training.get("lr", DEFAULT_LR)
+    if not (isinstance(lr, int | float) and lr > 0):
+        raise DigitnetError(f"--lr must be a positive number, got {lr}")
+    batch_size = args.batch_size or training.get("batch_size", 10)
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= len(y):
+        raise DigitnetError(
+            f"--batch-size must be from 1 to the {len(y):,} examples (--examples), got {batch_size}"
+        )
+    steps = 200 if args.steps is None else args.steps
+    every = max(1, -(-steps // DESCENT_POINTS))
+    trajectory = _trajectory(args.model)
+    start = net.copy()
+    if trajectory is not None:
+        start.set_parameter_vector(trajectory[0])
+        where = "the model's recorded starting point"
+    else:
+        seed = training.get("seed", 0)
+        seed = seed if isinstance(seed, int) and seed >= 0 else 0
+        start = Network.from_config(net.config(), seed=seed)
+        where = (
+            f"an untrained {'-'.join(map(str, net.sizes))} network (init {net.init}, seed {seed})"
+        )
+    return views.descent(
+        start,
+        X,
+        y,
+        eta=float(lr),
+        batch_size=batch_size,
+        steps=steps,
         seed=args.seed,
+        every=every,
+        start=where,
     )
 
 

@@ -9,8 +9,13 @@ has a forward pass of its own.
 - :func:`network_diagram` - the lessons' diagram for one image: activations and strong weights;
 - :func:`curves` - cost and accuracy per epoch from a model's history;
 - :func:`confusion` and :func:`mistakes` - what the network gets wrong;
-- :func:`nudges` - one backprop step, as the backprop lesson tells it;
+- :func:`nudges` - one backprop step, as the backprop lesson tells it, and each example's
+  wishes before the averaging (:func:`example_wishes`);
 - :func:`landscape` - the cost on a 2-D slice of weight space, with the training path;
+- :func:`descent` - mini-batch SGD's steps beside full-batch gradient descent from one start
+  (:func:`descent_paths` computes them);
+- :func:`neuron` - a neuron as a function: its activation curve, with this image's z and a
+  (the numbers from :func:`digitnet.explain.neuron_function`);
 - :func:`noise` - random noise in, a confident answer out;
 - :func:`sweep` - many runs: accuracy against each swept parameter (``digitnet plot sweep DB``).
 
@@ -18,9 +23,17 @@ Save one with ``fig.savefig("weights.png")``.
 """
 
 from digitnet.views.curves import curves
+from digitnet.views.descent import DescentPaths, descent, descent_paths
 from digitnet.views.diagram import network_diagram
-from digitnet.views.landscape import TrajectoryRecorder, landscape, record_trajectory
-from digitnet.views.nudges import Nudges, backprop_nudges, nudges
+from digitnet.views.landscape import (
+    TrajectoryRecorder,
+    landscape,
+    path_costs,
+    record_trajectory,
+    slice_gradient,
+)
+from digitnet.views.neuron import neuron
+from digitnet.views.nudges import Nudges, Wishes, backprop_nudges, example_wishes, nudges
 from digitnet.views.results import confusion, confusion_matrix, mistakes, noise
 from digitnet.views.sweep import sweep
 from digitnet.views.weights import weights
@@ -34,23 +47,33 @@ VIEW_NAMES = (
     "mistakes",
     "nudges",
     "landscape",
+    "descent",
+    "neuron",
     "noise",
 )
 
 __all__ = [
     "VIEW_NAMES",
+    "DescentPaths",
     "Nudges",
     "TrajectoryRecorder",
+    "Wishes",
     "backprop_nudges",
     "confusion",
     "confusion_matrix",
     "curves",
+    "descent",
+    "descent_paths",
+    "example_wishes",
     "landscape",
     "mistakes",
     "network_diagram",
+    "neuron",
     "noise",
     "nudges",
+    "path_costs",
     "record_trajectory",
+    "slice_gradient",
     "sweep",
     "weights",
 ]

@@ -17,7 +17,12 @@ Directions (Li et al., "Visualizing the Loss Landscape of Neural Nets", 2018):
 - ``"auto"``: ``"pca"`` when a trajectory of at least 3 snapshots is given, else ``"random"``.
 
 The trajectory (a list of flattened parameter vectors, one per epoch) is recorded during training
-by :class:`TrajectoryRecorder`, a :class:`digitnet.train.Callback`.
+by :class:`TrajectoryRecorder`, a :class:`digitnet.train.Callback`. Its points are off the plane
+(a random start lies far from any 2-D slice through the trained weights), so the 3-D path is drawn
+at the real costs C(theta_t) (:func:`path_costs`), with the slice's costs at the projected points
+beside it where they differ. The contour map carries the arrow -grad C at the trained weights,
+projected onto the slice (:func:`slice_gradient`), and says how much of the gradient the slice
+holds.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
@@ -118,6 +124,85 @@ def project(
     return coords.T
 
 
+def path_costs(
+    net: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    trajectory: Sequence[Sequence[float]] | np.ndarray,
+) -> np.ndarray:
+    """The real cost C(theta_t) on (X, y) at each point of ``trajectory`` (T, n_params), (T,).
+
+    Each is ``total_cost`` of a copy of ``net`` holding theta_t; ``net`` is left untouched.
+    """
+    points = np.asarray(trajectory)
+    if points.ndim != 2 or points.shape[1] != net.n_params:
+        raise DigitnetError(
+            f"the trajectory has shape {points.shape}, but this network needs one vector of "
+            f"{net.n_params} parameters per snapshot"
+        )
+    probe = net.copy()
+    values = np.empty(len(points))
+    for t, theta_t in enumerate(points):
+        probe.set_parameter_vector(theta_t)
+        values[t] = probe.total_cost(X, y)
+    return values
+
+
+def gradient_vector(net: Network, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """grad C on (X, y) as one float64 vector (n_params,), laid out as theta (W1, b1, W2, ...)."""
+    grads = net.gradient(X, y)
+    return np.concatenate(
+        [
+            np.asarray(g, dtype=np.float64).ravel()
+            for pair in zip(grads.W, grads.b, strict=True)
+            for g in pair
+        ]
+    )
+
+
+def slice_gradient(g: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> tuple[np.ndarray, float]:
+    """-g (n_params,) projected onto the plane spanned by d1, d2: its coordinates (2,) along d1
+    and d2, and the share of -g the plane holds, |projection| / |g| (0 for g = 0).
+
+    The coordinates are the least-squares fit D c ~ -g, D = [d1 d2]; for orthonormal d1, d2
+    they are the dot products -g.d1 and -g.d2.
+    """
+    D = np.stack([d1, d2], axis=1)  # (n_params, 2)
+    coords, *_ = np.linalg.lstsq(D, -g, rcond=None)
+    size = float(np.linalg.norm(g))
+    captured = float(np.linalg.norm(D @ coords)) / size if size > 0 else 0.0
+    return coords, captured
+
+
+def draw_gradient_arrow(
+    ax: Axes, at: tuple[float, float], coords: np.ndarray, captured: float, length: float
+) -> None:
+    """The arrow of the projected -grad C (coordinates ``coords``) from ``at`` on the map ``ax``,
+    ``length`` long in the map's units (its direction is the projection's; its length is not to
+    scale), labelled with the share of the gradient the plane holds."""
+    size = float(np.hypot(*coords))
+    if not size > 0:
+        return
+    dx, dy = (length / size) * np.asarray(coords, dtype=np.float64)
+    arrow = ax.annotate(
+        "",
+        xy=(at[0] + dx, at[1] + dy),
+        xytext=at,
+        arrowprops={"arrowstyle": "-|>", "color": "#e31a1c", "linewidth": 2, "mutation_scale": 15},
+        zorder=12,
+    )
+    arrow.set_gid("gradient arrow")
+    # a proxy for the legend: an annotation's arrow has no legend entry of its own
+    ax.plot(
+        [],
+        [],
+        color="#e31a1c",
+        linewidth=2,
+        label=rf"$-\nabla C$ projected: {100 * captured:.1f}% of $|\nabla C|$ lies in this plane "
+        "(drawn: its direction)",
+    )
+
+
 def cost_surface(
     net: Network,
     X: np.ndarray,
@@ -163,7 +248,11 @@ def landscape(
 
     ``steps`` x ``steps`` costs on (X (n, n_0), y (n,)) over alpha, beta in [-span, span] for
     random directions; for PCA directions the grid covers the trajectory with a margin. The
-    trajectory, if given, is drawn projected onto the plane, one dot per snapshot.
+    trajectory, if given, is drawn projected onto the plane, one dot per snapshot: on the map at
+    its projected coordinates, on the 3-D surface at its real costs (:func:`path_costs`) with the
+    slice's costs dashed beside it where they differ. The map's red arrow is -grad C on (X, y)
+    at the trained weights, projected onto the plane (:func:`slice_gradient`); the legend says
+    what share of the gradient the plane holds.
     """
     X = check_examples(net, X, y)
     y = np.asarray(y)
@@ -240,15 +329,42 @@ def landscape(
         ax.annotate(
             "start", coords[0], color="white", fontsize=8, xytext=(4, 4), textcoords="offset points"
         )
-        ax3d.plot(
+        # the path's points are off the plane: drawn at their real costs, with the slice's
+        # costs at the projected points beside them (dashed) wherever the two differ
+        real = path_costs(net, X, y, path)
+        on_slice = costs_at(net, X, y, d1, d2, coords)
+        (line,) = ax3d.plot(
             coords[:, 0],
             coords[:, 1],
-            np.log10(np.maximum(costs_at(net, X, y, d1, d2, coords), low)),
+            np.log10(np.maximum(real, np.finfo(np.float64).tiny)),
             color="#ff7f0e",
             marker="o",
             markersize=3,
             zorder=10,
+            label="training path at its real costs",
         )
+        line.set_gid("path real cost")
+        if not np.allclose(real, on_slice, rtol=1e-3, atol=0):
+            (line,) = ax3d.plot(
+                coords[:, 0],
+                coords[:, 1],
+                np.log10(np.maximum(on_slice, np.finfo(np.float64).tiny)),
+                color="#ff7f0e",
+                linestyle="--",
+                linewidth=0.8,
+                zorder=9,
+                label="the slice's costs below the path",
+            )
+            line.set_gid("path slice cost")
+        ax3d.legend(fontsize=7, loc="upper left")
+    g_coords, captured = slice_gradient(gradient_vector(net, X, y), d1, d2)
+    draw_gradient_arrow(
+        ax,
+        (0.0, 0.0),
+        g_coords,
+        captured,
+        0.3 * min(a_range[1] - a_range[0], b_range[1] - b_range[0]),
+    )
     ax.set_xlabel(axis_names[0], fontsize=9)
     ax.set_ylabel(axis_names[1], fontsize=9)
     ax.set_title(f"cost map ({directions} directions)", fontsize=10)

@@ -13,6 +13,11 @@ For one image, then averaged over a mini-batch, from one forward trace and its b
 4. the weight gradients ``-dC/dW^(l)`` of every layer, as heat-maps (as 28x28 images for the
    first layer of an MNIST network).
 
+Before the averaging, :func:`example_wishes` keeps step 1 apart for each example of the batch:
+row i is what example i alone wants of the outputs, -dC_i/da^(L) (its single-image wishes), and
+the batch's wishes are the mean of the rows. The view draws them as a heat map, one row per
+example and the average as the last row.
+
 Here ``delta = dC/dz^(L)`` (n, n_L) is ``net.cost.delta``: for an elementwise output activation
 it is sigma'(z_j) dC/da_j. Averaged over the batch, every quantity is the mean of the
 per-image ones, which is what a mini-batch gradient descent step follows.
@@ -65,6 +70,34 @@ class Nudges:
     a_L: np.ndarray
     n: int
     minus_grad_b: list[np.ndarray] = field(default_factory=list)
+
+
+@dataclass
+class Wishes:
+    """Step 1 for each example before the averaging: ``rows`` (m, n_L), row i = -dC_i/da^(L),
+    what example i alone wants of each output activation; ``average`` (n_L,), their mean, the
+    mini-batch's -dC/da^(L); ``labels`` (m,), each example's label."""
+
+    rows: np.ndarray
+    average: np.ndarray
+    labels: np.ndarray
+
+
+def example_wishes(net: Network, trace: Trace, y: np.ndarray) -> Wishes:
+    """Each example's wishes for the outputs, from the batch's ``trace`` (``net.trace(X)``) and
+    labels y (m,): row i is the cost's -dC/da^(L) for example i as a batch of one, the
+    single-image wishes of :func:`backprop_nudges` (for m = 1, exactly them); ``average`` is the
+    mean of the rows.
+    """
+    y = np.asarray(y)
+    a_L = trace.a[net.n_layers]  # (m, n_L)
+    rows = np.stack(
+        [
+            -np.asarray(net.cost.grad_a(a_L[i : i + 1], y[i : i + 1]), dtype=np.float64)[0]
+            for i in range(len(y))
+        ]
+    )
+    return Wishes(rows=rows, average=rows.mean(axis=0), labels=y.copy())
 
 
 def backprop_nudges(net: Network, trace: Trace, y: np.ndarray) -> Nudges:
@@ -129,6 +162,30 @@ def _heat(
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
 
 
+def _wishes_heat(fig: Figure, ax: Axes, wishes: Wishes, names: list[str]) -> None:
+    """Each example's wishes as a row, then their average, on one colour scale centred on 0."""
+    M = np.vstack([wishes.rows, wishes.average])  # (m + 1, n_L)
+    m = len(wishes.rows)
+    image = ax.imshow(
+        M, cmap=DIVERGING, norm=symmetric_norm(M), aspect="auto", interpolation="nearest"
+    )
+    image.set_gid("wishes")
+    ax.axhline(m - 0.5, color="black", linewidth=1.5)
+    ax.set_xticks(range(len(names)), names, fontsize=7)
+    ax.set_xlabel("output neuron j", fontsize=8)
+    if m <= 30:
+        ticks = [f"#{i}: a {names[int(c)]}" for i, c in enumerate(wishes.labels)] + ["average"]
+        ax.set_yticks(range(m + 1), ticks, fontsize=6)
+    else:
+        ax.set_yticks([0, m - 1, m], ["#0", f"#{m - 1}", "average"], fontsize=6)
+    ax.set_title(
+        r"1b. before averaging: each image's wishes $-\partial C_i/\partial a_j^{(L)}$ as a row, "
+        "then their average (step 1)",
+        fontsize=9,
+    )
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
+
+
 def nudges(
     net: Network,
     x: np.ndarray,
@@ -140,8 +197,9 @@ def nudges(
     """The backprop lesson for the image x (n_0,) with label y, and for a mini-batch beside it.
 
     Left column: the one image; right column: the same quantities averaged over ``X_batch``
-    (m, n_0) with labels ``y_batch`` (m,). Rows: the input, steps 1-3 of the module docstring,
-    then -dC/dW^(l) for the layers below the output (l = L-1 .. 1).
+    (m, n_0) with labels ``y_batch`` (m,). Rows: the input, step 1, then (the batch only) each
+    image's wishes before the averaging (:func:`example_wishes`), steps 2-3 of the module
+    docstring, then -dC/dW^(l) for the layers below the output (l = L-1 .. 1).
     """
     x = check_examples(net, x, np.array([y]))
     X_batch = check_examples(net, X_batch, y_batch)
@@ -150,13 +208,30 @@ def nudges(
     one = backprop_nudges(net, net.trace(x), np.array([y]))
     batch = backprop_nudges(net, net.trace(X_batch), np.asarray(y_batch))
 
-    n_rows = 6 + (L - 1)
+    wishes = example_wishes(net, net.trace(X_batch), np.asarray(y_batch))
+
+    n_rows = 7 + (L - 1)
     fig = new_figure(15, 2.3 * n_rows + 0.6)
     first_is_image = image_shape(net.sizes[0]) is not None
-    ratios = [1.4] + [1.0] * (n_rows - 1)
+    ratios = [1.4, 1.0, min(3.0, 0.6 + 0.12 * (len(X_batch) + 1))] + [1.0] * (n_rows - 3)
     if first_is_image and L > 1:
         ratios[-1] = 1.5  # the first layer's gradient as 28x28 tiles, two rows of eight
-    axes = fig.subplots(n_rows, 2, height_ratios=ratios)
+    all_axes = fig.subplots(n_rows, 2, height_ratios=ratios)
+    _wishes_heat(fig, all_axes[2, 1], wishes, names)
+    note = all_axes[2, 0]  # one image has one row of wishes: step 1 above
+    note.axis("off")
+    note.text(
+        0.5,
+        0.5,
+        "One image has one row of wishes: step 1 above.\n"
+        f"In a mini-batch each of the {len(X_batch)} images has its own (right);\n"
+        "the step follows their average, the last row.",
+        ha="center",
+        va="center",
+        fontsize=9,
+        transform=note.transAxes,
+    )
+    axes = np.delete(all_axes, 2, axis=0)  # the rows both columns share
     prev = f"$a^{{({L - 1})}}$"
     delta_is = r" ($\delta_j = \partial C/\partial z_j$"
     if net.output_sigma.elementwise:

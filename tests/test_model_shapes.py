@@ -21,7 +21,7 @@ from digitnet.sklearn import DigitnetClassifier
 
 SHAPES = [[784, 16, 20], [784, 16, 5], [784, 10], [100, 30, 10], [64, 32, 10], [784, 16, 16, 2]]
 #: Views that compare answers with the dataset's classes: one output neuron per class needed.
-PER_CLASS_VIEWS = ("confusion", "mistakes", "nudges", "landscape")
+PER_CLASS_VIEWS = ("confusion", "mistakes", "nudges", "landscape", "descent", "neuron")
 #: MNIST's test image 2 is a 1, a class every network here has an output neuron for.
 IMAGE_OF_A_ONE = "2"
 

@@ -33,7 +33,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,11 @@ OPSET = 21
 #: The oldest default-domain opset digitnet reads.
 MIN_OPSET = 9
 INPUT_NAME = "pixels"
+FEATURES_NAME = "features"
+#: The exported outputs, the same for every network.
+OUTPUT_PROBABILITIES = "probabilities"
+OUTPUT_LABEL = "label"
+OUTPUT_ACTIVATIONS = "activations"
 IMAGE_SHAPE = (28, 28)
 N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 INPUT_DOC = (
@@ -56,6 +61,7 @@ INPUT_DOC = (
 #: Metadata keys written into exported models.
 META_INPUT = "input"
 META_SCALE = "input_scale"
+META_LABELS = "class_labels"
 META_CONFIG = "digitnet.network"
 
 _ACTIVATION_OPS = {"sigmoid": "Sigmoid", "relu": "Relu", "leaky-relu": "LeakyRelu", "tanh": "Tanh"}
@@ -120,29 +126,38 @@ def _check_inputs(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 # -- export --------------------------------------------------------------------------------------
 
 
-def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
+def onnx_model(
+    net: Network,
+    metadata: dict[str, str] | None = None,
+    class_labels: list[str] | None = None,
+) -> Any:
     """``net`` as an ``onnx.ModelProto`` (see the module's docstring), checked by the ONNX checker.
 
-    ``metadata`` adds string entries to the model's ``metadata_props`` (for example the dataset).
+    ``metadata`` adds string entries to the model's ``metadata_props`` (for example the dataset);
+    ``class_labels`` names the output neurons (stored as the JSON list ``class_labels``; default
+    the dataset's class names when ``metadata["dataset"]`` is a known dataset, else "0", "1", ...).
     """
     onnx, _ = _modules()
     from onnx import TensorProto, helper, numpy_helper
 
+    metadata = dict(metadata or {})
+    labels = _class_labels(net.sizes[-1], class_labels, metadata.get("dataset"))
     elem = TensorProto.FLOAT if net.dtype == np.float32 else TensorProto.DOUBLE
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    input_name = input_name_for(n_in)
     nodes, initializers = [], []
-    a = INPUT_NAME
+    a = input_name
     if net.dtype != np.float32:
-        nodes.append(helper.make_node("Cast", [a], ["pixels_float64"], name="cast", to=elem))
-        a = "pixels_float64"
+        nodes.append(helper.make_node("Cast", [a], [f"{a}_float64"], name="cast", to=elem))
+        a = f"{a}_float64"
     L = net.n_layers
-    final = "probabilities" if net.output == "softmax" else "activations"
     for l in range(1, L + 1):
         initializers += [
             numpy_helper.from_array(np.ascontiguousarray(net.W[l - 1]), name=f"W{l}"),
             numpy_helper.from_array(np.ascontiguousarray(net.b[l - 1]), name=f"b{l}"),
         ]
         name = net.sigma_of(l).name
-        a_l = final if l == L else f"a{l}"
+        a_l = OUTPUT_ACTIVATIONS if l == L else f"a{l}"
         z_l = a_l if name == "identity" else f"z{l}"
         nodes.append(
             helper.make_node(
@@ -171,30 +186,44 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
         elif name != "identity":
             nodes.append(helper.make_node(_ACTIVATION_OPS[name], [z_l], [a_l], name=f"{name}{l}"))
         a = a_l
+    proba_nodes, proba_inits = _probability_nodes(net, a)
+    nodes += proba_nodes
+    initializers += proba_inits
     nodes.append(
         helper.make_node(
-            "ArgMax", [a], ["digit"], name="answer", axis=1, keepdims=0, select_last_index=0
+            "ArgMax", [a], [OUTPUT_LABEL], name="answer", axis=1, keepdims=0, select_last_index=0
         )
     )
-    n_out = net.sizes[-1]
-    n_in = net.sizes[0]
     input_doc = _input_doc(n_in)
-    pixels = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", n_in])
-    pixels.doc_string = input_doc
-    output = helper.make_tensor_value_info(final, elem, ["batch", n_out])
-    output.doc_string = (
-        f"the output layer's activations a^({L}) ({net.output}), one row of {n_out} per image"
-        + (": probabilities summing to 1" if net.output == "softmax" else "")
+    source = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", n_in])
+    source.doc_string = input_doc
+    probabilities = helper.make_tensor_value_info(OUTPUT_PROBABILITIES, elem, ["batch", n_out])
+    probabilities.doc_string = (
+        f"each class's probability, one row of {n_out} per input summing to 1 "
+        f"(Network.predict_proba): {_PROBABILITIES_DOC[net.output == 'softmax']}"
     )
-    digit = helper.make_tensor_value_info("digit", TensorProto.INT64, ["batch"])
-    digit.doc_string = "the answer: the most active output neuron (the lowest numbered if tied)"
+    label = helper.make_tensor_value_info(OUTPUT_LABEL, TensorProto.INT64, ["batch"])
+    label.doc_string = (
+        "the answer: the most active output neuron (the lowest numbered if tied), an index into "
+        "the metadata's class_labels"
+    )
+    activations = helper.make_tensor_value_info(OUTPUT_ACTIVATIONS, elem, ["batch", n_out])
+    activations.doc_string = (
+        f"the output layer's activations a^({L}) ({net.output}), as Network.feedforward gives them"
+    )
     doc = (
         f"digitnet {'-'.join(map(str, net.sizes))} MLP: {net.activation} hidden layers, "
-        f"{net.output} output, {net.dtype.name}. Input '{INPUT_NAME}' (batch, {n_in}): "
-        f"{input_doc}."
+        f"{net.output} output, {net.dtype.name}. Input '{input_name}' (batch, {n_in}): "
+        f"{input_doc}. Outputs '{OUTPUT_PROBABILITIES}', '{OUTPUT_LABEL}' (class names in the "
+        f"metadata's class_labels) and '{OUTPUT_ACTIVATIONS}'."
     )
     graph = helper.make_graph(
-        nodes, "digitnet", [pixels], [output, digit], initializer=initializers, doc_string=doc
+        nodes,
+        "digitnet",
+        [source],
+        [probabilities, label, activations],
+        initializer=initializers,
+        doc_string=doc,
     )
     opsets = [helper.make_opsetid("", OPSET)]
     model = helper.make_model(
@@ -206,46 +235,130 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
         ir_version=helper.find_min_ir_version_for(opsets),
     )
     props = {
-        META_INPUT: f"{INPUT_NAME}: (batch, {n_in}) float32; {input_doc}",
-        META_SCALE: "pixel / 255",
+        META_INPUT: f"{input_name}: (batch, {n_in}) float32; {input_doc}",
+        META_SCALE: "pixel / 255" if n_in == N_PIXELS else "features",
+        META_LABELS: json.dumps(labels),
         META_CONFIG: json.dumps(net.config()),
-        **(metadata or {}),
+        **metadata,
     }
     helper.set_model_props(model, props)
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
+_PROBABILITIES_DOC = {
+    True: "the softmax output itself",
+    False: "the output activations with negatives counted as 0, divided by their sum (every "
+    "class equally likely when none is positive); a distribution with the network's answer "
+    "most likely, calibrated only as far as the network was trained to be",
+}
+
+
+def _probability_nodes(net: Network, a: str) -> tuple[list[Any], list[Any]]:
+    """Nodes computing ``probabilities`` from the output activations ``a`` exactly as
+    :meth:`Network.predict_proba` does: ``a`` itself for a softmax output, else
+    max(a, 0) / sum_j max(a_j, 0), or 1/n_L for every class when that sum is 0."""
+    from onnx import helper, numpy_helper
+
+    if net.output == "softmax":
+        return [helper.make_node("Identity", [a], [OUTPUT_PROBABILITIES], name="proba")], []
+
+    def const(name: str, value: Any) -> Any:
+        return numpy_helper.from_array(np.asarray(value, dtype=net.dtype), name=name)
+
+    inits = [
+        const("proba_zero", 0.0),
+        const("proba_one", 1.0),
+        const("proba_uniform", 1.0 / net.sizes[-1]),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), name="proba_axes"),
+    ]
+    nodes = [
+        helper.make_node("Max", [a, "proba_zero"], ["proba_evidence"], name="proba_clip"),
+        helper.make_node(
+            "ReduceSum", ["proba_evidence", "proba_axes"], ["proba_total"], name="proba_sum"
+        ),
+        helper.make_node("Greater", ["proba_total", "proba_zero"], ["proba_any"], name="proba_any"),
+        helper.make_node(
+            "Where", ["proba_any", "proba_total", "proba_one"], ["proba_divisor"], name="proba_div0"
+        ),
+        helper.make_node(
+            "Div", ["proba_evidence", "proba_divisor"], ["proba_share"], name="proba_divide"
+        ),
+        helper.make_node(
+            "Where",
+            ["proba_any", "proba_share", "proba_uniform"],
+            [OUTPUT_PROBABILITIES],
+            name="proba",
+        ),
+    ]
+    return nodes, inits
+
+
+def input_name_for(n_in: int) -> str:
+    """The exported input's name: ``pixels`` for MNIST's 784-pixel images, else ``features``."""
+    return INPUT_NAME if n_in == N_PIXELS else FEATURES_NAME
+
+
+def _class_labels(n_out: int, given: list[str] | None, dataset: str | None) -> list[str]:
+    """The names of the ``n_out`` classes: ``given``, the dataset's, or "0", "1", ..."""
+    if given is not None:
+        labels = [str(c) for c in given]
+        if len(labels) != n_out:
+            raise DigitnetError(
+                f"{len(labels)} class labels given, but the output layer has {n_out} neurons"
+            )
+        return labels
+    from digitnet.data.registry import DATASETS
+
+    spec = DATASETS.get(dataset) if isinstance(dataset, str) else None
+    if spec is not None and len(spec.class_names) == n_out:
+        return list(spec.class_names)
+    return [str(j) for j in range(n_out)]
+
+
 def _input_doc(n_in: int) -> str:
     """What the input holds: MNIST's images for 784 inputs, else the network's own values."""
     if n_in == N_PIXELS:
         return INPUT_DOC
-    return f"a batch of inputs, one per row: {n_in} values, as the network was trained on, float32"
+    return (
+        f"a batch of inputs, one per row: {n_in} features, scaled as the network was trained "
+        "on them, float32"
+    )
 
 
 def save_onnx(
-    net: Network, path: str | os.PathLike, metadata: dict[str, str] | None = None
+    net: Network,
+    path: str | os.PathLike,
+    metadata: dict[str, str] | None = None,
+    class_labels: list[str] | None = None,
 ) -> float:
     """Write ``net`` to ``path`` as ONNX, atomically, after the ONNX checker and onnxruntime
-    (run on 256 random images, compared with digitnet's outputs) accept it.
+    (run on 256 random inputs, compared with digitnet's outputs) accept it.
 
-    Returns the largest absolute difference between onnxruntime's output activations and
-    digitnet's on those images. Raises :class:`DigitnetError` (nothing written) if they differ by
-    more than rounding in the model's dtype.
+    ``metadata`` and ``class_labels`` are as for :func:`onnx_model`. Returns the largest absolute
+    difference between onnxruntime's ``activations`` and ``probabilities`` and digitnet's
+    (:meth:`Network.feedforward`, :meth:`Network.predict_proba`) on those inputs. Raises
+    :class:`DigitnetError` (nothing written) if they differ by more than rounding in the model's
+    dtype or if a ``label`` differs from :meth:`Network.predict`.
     """
     from digitnet.files import atomic_write
 
     path = Path(path)
     if path.is_dir():
         raise DigitnetError(f"{path}: is a folder; name the .onnx file to write")
-    model = onnx_model(net, metadata)
+    model = onnx_model(net, metadata, class_labels)
     data = model.SerializeToString()
     _, onnxruntime = _modules()
     X = _check_inputs((_CHECK_BATCH, net.sizes[0]), np.dtype(np.float32))
-    outputs, digits = _session(onnxruntime, data).run(None, {INPUT_NAME: X})
+    session = _session(onnxruntime, data)
+    names = [OUTPUT_PROBABILITIES, OUTPUT_LABEL, OUTPUT_ACTIVATIONS]
+    proba, labels, outputs = session.run(names, {input_name_for(net.sizes[0]): X})
     expected = net.feedforward(X)
-    diff = float(np.max(np.abs(outputs - expected)))
-    if not diff <= _tolerance(net.dtype, expected):
+    diff = max(
+        float(np.max(np.abs(outputs - expected))),
+        float(np.max(np.abs(proba - net.predict_proba(X)))),
+    )
+    if not diff <= _tolerance(net.dtype, expected) or not np.array_equal(labels, net.predict(X)):
         raise DigitnetError(
             f"onnxruntime's outputs differ from digitnet's by {diff:.3g}; nothing written"
         )
@@ -282,8 +395,10 @@ def _attrs(node: Any) -> dict[str, Any]:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _load(path: Path) -> Any:
-    """The ONNX model at ``path``, without external data; one line for anything else."""
+def _load(path: Path) -> tuple[Any, list[Path]]:
+    """The ONNX model at ``path`` with its external data, if any (as torch.onnx.export's default
+    exporter writes, a ``.onnx.data`` file beside the model), and the external data files read;
+    one line for anything else. External data is read only from files in the model's folder."""
     onnx, _ = _modules()
     from onnx import TensorProto
 
@@ -300,15 +415,59 @@ def _load(path: Path) -> Any:
     tensors += [
         a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.t.name
     ]
+    files = {}
     for t in tensors:
         if t.data_location == TensorProto.EXTERNAL:
-            where = next((e.value for e in t.external_data if e.key == "location"), "?")
-            raise DigitnetError(
-                f"{path}: tensor {t.name!r} is stored in an external data file ({where}); "
-                "digitnet imports self-contained .onnx files (save with "
-                "save_as_external_data=False)"
-            )
-    return model
+            file = _external_file(path, t)
+            files[file.name] = file
+    if files:
+        from onnx.external_data_helper import load_external_data_for_model
+
+        try:
+            load_external_data_for_model(model, str(path.parent))
+        except Exception as err:  # onnx's own checks, an unreadable file
+            reason = " ".join(str(err).split())[:300] or type(err).__name__
+            raise DigitnetError(f"{path}: cannot read its external data ({reason})") from None
+    return model, sorted(files.values())
+
+
+def _external_file(path: Path, tensor: Any) -> Path:
+    """The file beside ``path`` holding the external ``tensor``'s data, checked: a relative name
+    inside the model's folder, present, and long enough for the tensor's offset and length."""
+    info = {e.key: e.value for e in tensor.external_data}
+    where = info.get("location", "")
+    parts = PurePosixPath(where.replace("\\", "/"))
+    if not where or parts.is_absolute() or ".." in parts.parts or PureWindowsPath(where).drive:
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} names the external data file {where!r}, outside the "
+            "model's folder; digitnet reads external data only from files beside the model"
+        )
+    folder = path.parent.resolve()
+    file = path.parent / Path(*parts.parts)
+    if not file.is_file():
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} is stored in the external data file {where}, which "
+            f"is missing ({file}); put it beside the .onnx file, or export a single file with "
+            "torch.onnx.export(..., external_data=False)"
+        )
+    if not file.resolve().is_relative_to(folder):
+        raise DigitnetError(
+            f"{path}: the external data file {where} links outside the model's folder; digitnet "
+            "reads external data only from files beside the model"
+        )
+    try:
+        offset, length = int(info.get("offset", 0)), int(info.get("length", -1))
+    except ValueError:
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} has a malformed external data offset or length"
+        ) from None
+    size = file.stat().st_size
+    if offset < 0 or offset > size or (length >= 0 and offset + length > size):
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} lies at bytes {offset} to {offset + max(length, 0)} "
+            f"of {where}, which has {size} bytes (truncated?)"
+        )
+    return file
 
 
 def _check_opsets(path: Path, model: Any) -> int:
@@ -354,6 +513,17 @@ def _constants(model: Any) -> dict[str, np.ndarray]:
 _ELEM_DTYPES = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
 
 
+def _split_binary(layer: _Layer, dtype: np.dtype) -> None:
+    """Make the one-neuron ``layer`` (z = W a + b) two softmax neurons with z' = (-z/2, z/2):
+    softmax(z')_1 = 1 / (1 + e^-z) = sigma(z) and softmax(z')_0 = 1 - sigma(z), class 0 and
+    class 1 as digitnet's most active neuron answers. Halving is exact in floating point."""
+    half = dtype.type(0.5)
+    b = layer.b if layer.b is not None else np.zeros(1, dtype=dtype)
+    layer.W = np.ascontiguousarray(np.concatenate([-layer.W * half, layer.W * half]), dtype=dtype)
+    layer.b = np.array([-b[0] * half, b[0] * half], dtype=dtype)
+    layer.activation = "softmax"
+
+
 @dataclass
 class _Reader:
     """Walks a graph's chain of layers from its input (see :func:`read_onnx`)."""
@@ -369,6 +539,7 @@ class _Reader:
         self.layers: list[_Layer] = []
         self.pending: _Layer | None = None  # the layer whose activation may still follow
         self.runtime_shapes: list[str] = []  # Reshape shapes computed from the input's shape
+        self.binary = False  # whether the output is skl2onnx's binary pair (1 - p, p)
 
     def fail(self, node: Any, problem: str) -> DigitnetError:
         return DigitnetError(f"{self.path}: {_describe(node)} {problem}")
@@ -497,6 +668,29 @@ class _Reader:
         layer.activation, layer.activation_node = "leaky-relu", _describe(top)
         return True
 
+    def binary_pair(self, readers: list[Any], cur: str) -> str | None:
+        """Whether ``readers`` of ``cur`` are ``Concat(Sub(1, cur), cur)`` after a one-neuron
+        sigmoid layer, skl2onnx's binary classifier (p0 = 1 - p1, p1 = sigma(z)); if so, the
+        layer becomes two softmax neurons with weights -W/2 and W/2 (softmax(-z/2, z/2) is
+        (1 - sigma(z), sigma(z))), and the Concat's output tensor is returned."""
+        sub = next((n for n in readers if n.op_type == "Sub"), None)
+        cat = next((n for n in readers if n.op_type == "Concat"), None)
+        layer = self.pending
+        if sub is None or cat is None or layer is None or layer.activation != "sigmoid":
+            return None
+        if len(layer.W) != 1 or list(sub.input)[1:] != [cur] or sub.input[0] not in self.constants:
+            return None
+        one = self.constants[sub.input[0]]
+        if one.size != 1 or float(one.reshape(-1)[0]) != 1.0:
+            return None
+        if list(cat.input) != [sub.output[0], cur] or _attrs(cat).get("axis") not in (1, -1):
+            return None
+        _split_binary(layer, self.dtype)
+        layer.activation_node = f"{_describe(sub)} and {_describe(cat)}"
+        self.binary = True
+        self.features = (2,)
+        return cat.output[0]
+
     def reshape(self, node: Any) -> None:
         size = int(np.prod(self.features))
         rank = len(self.features) + 1
@@ -551,7 +745,7 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
     """
     onnx, onnxruntime = _modules()
     path = Path(path)
-    model = _load(path)
+    model, data_files = _load(path)
     opset = _check_opsets(path, model)
     graph = model.graph
     constants = _constants(model)
@@ -595,12 +789,23 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
             if name and name not in constants and node.op_type != "Shape":
                 users.setdefault(name, []).append(node)
     visited: set[int] = set()
+    graph_outputs = {o.name for o in graph.output}
     cur = source.name
+    at_output = False  # whether the chain ended at one of the graph's outputs
     while True:
         readers = users.get(cur, [])
+        if reader.layers and cur in graph_outputs:
+            if not any(n.op_type in ("Gemm", "MatMul", "Add") for n in readers):
+                at_output = True  # what reads an output after the last layer is not the network
+                break
         if len(readers) == 2 and reader.leaky_max(readers, cur):
             visited.update(id(n) for n in readers)
             cur = next(n for n in readers if n.op_type == "Max").output[0]
+            continue
+        pair = reader.binary_pair(readers, cur) if len(readers) == 2 else None
+        if pair is not None:
+            visited.update(id(n) for n in readers)
+            cur = pair
             continue
         chain = [n for n in readers if reader.is_chain(n)]
         if not chain:
@@ -623,7 +828,10 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
     for node in nodes:
         if id(node) in visited:
             continue
-        if any(name in reachable for name in node.input) and node.op_type in _LABEL_OPS:
+        reads = [name for name in node.input if name]
+        follows = any(name in reachable for name in reads)
+        only_output = all(name in reachable or name in constants for name in reads)
+        if follows and (node.op_type in _LABEL_OPS or (at_output and only_output)):
             reachable.update(node.output)
             _check_labels(path, node, constants, reader.layers)
         else:
@@ -633,11 +841,11 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
         named = [n for n in offenders if n.op_type not in plumbing] or offenders
         what = f"{_describe(named[0])} is not supported" if named else "has no Gemm or MatMul"
         raise DigitnetError(f"{path}: {what}; digitnet imports MLPs of {_SUPPORTED}")
-    net = _network(path, reader, model, cost)
+    net, read_as = _network(path, reader, model, cost)
     if cur not in {o.name for o in graph.output}:
         elem = 1 if reader.dtype == np.float32 else 11
         graph.output.append(onnx.helper.make_tensor_value_info(cur, elem, None))
-    _compare(path, onnxruntime, model, source.name, batch, features, dtype, cur, net)
+    _compare(path, onnxruntime, model, source.name, batch, features, dtype, cur, net, read_as)
     origin = {
         "format": "onnx",
         "producer": " ".join(p for p in (model.producer_name, model.producer_version) if p) or None,
@@ -645,6 +853,13 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
         "file": path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
     }
+    if data_files:
+        origin["external_data"] = [
+            {"file": f.name, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
+            for f in data_files
+        ]
+    if read_as is not None:
+        origin["read_as"] = READ_AS[read_as]
     return net, origin
 
 
@@ -695,8 +910,19 @@ def _check_labels(
         )
 
 
-def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Network:
-    """The Network of the layers read, with one hidden activation and the output's."""
+def _network(
+    path: Path, reader: _Reader, model: Any, cost: str | None
+) -> tuple[Network, str | None]:
+    """The Network of the layers read, with one hidden activation and the output's, and how its
+    output was read when not as it is (a key of :data:`READ_AS`, or None).
+
+    An output layer without an activation gives logits, which PyTorch's ``CrossEntropyLoss``
+    turns into probabilities with a softmax inside the loss: it becomes a softmax output with
+    the cross-entropy cost, which gives the same answers (softmax keeps the largest z largest)
+    and the same cost, -ln softmax(z)_y, unless ``cost`` is ``quadratic`` (the raw outputs kept).
+    A single output neuron (a logit, or sigmoid(z)) is the probability of class 1: it becomes
+    two softmax neurons (1 - p, p), so that digitnet's most active neuron is the answer.
+    """
     layers = reader.layers
     names = [layer.activation or "identity" for layer in layers]
     for l, layer in enumerate(layers[:-1], start=1):
@@ -711,12 +937,25 @@ def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Netwo
                 f"{path}: {where} makes hidden layer {l} {names[l - 1]}, but hidden layer 1 is "
                 f"{names[0]}; digitnet's hidden layers share one activation"
             )
-    sizes = [layers[0].W.shape[1]] + [len(layer.W) for layer in layers]
-    if sizes[0] != N_PIXELS:
-        raise DigitnetError(
-            f"{path}: the model reads {sizes[0]} values per image; digitnet's images are 28x28 "
-            f"= {N_PIXELS} pixels"
-        )
+    recorded = _recorded_config(model)
+    raw = {"sizes": _sizes(layers), "output": names[-1], "dtype": reader.dtype.name}
+    from_digitnet = recorded is not None and all(recorded.get(k) == raw[k] for k in raw)
+    read_as = None
+    if names[-1] == "identity" and (
+        cost == "cross-entropy" or (cost is None and not from_digitnet)
+    ):
+        read_as = "logits"
+        if len(layers[-1].W) == 1:
+            _split_binary(layers[-1], reader.dtype)
+            read_as = "logit"
+    elif names[-1] == "sigmoid" and len(layers[-1].W) == 1 and cost != "quadratic":
+        _split_binary(layers[-1], reader.dtype)
+        read_as = "sigmoid"
+    if reader.binary:
+        read_as = "binary"
+    elif read_as is not None:
+        names[-1] = layers[-1].activation or "identity"
+    sizes = _sizes(layers)
     config: dict[str, Any] = {
         "sizes": sizes,
         "activation": names[0] if len(layers) > 1 else "identity",
@@ -725,8 +964,9 @@ def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Netwo
         "init": "normal",
         "dtype": reader.dtype.name,
     }
-    recorded = _recorded_config(model)
-    if recorded and all(recorded.get(k) == config[k] for k in ("sizes", "output", "dtype")):
+    if read_as == "logits":
+        config.update(output="softmax", cost="cross-entropy")
+    if recorded and from_digitnet and read_as is None:
         config.update(
             cost=recorded.get("cost", config["cost"]), init=recorded.get("init", "normal")
         )
@@ -743,7 +983,37 @@ def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Netwo
         b = layer.b if layer.b is not None else np.zeros(len(layer.W), dtype=reader.dtype)
         params += [layer.W, b]
     net.set_parameters(params)
-    return net
+    return net, read_as
+
+
+def _sizes(layers: list[_Layer]) -> list[int]:
+    return [layers[0].W.shape[1]] + [len(layer.W) for layer in layers]
+
+
+#: How :func:`read_onnx` read an output that is not digitnet's as it is (``read_as``).
+READ_AS = {
+    "logits": "logits (no activation on the output layer): read as a softmax output with the "
+    "cross-entropy cost, the same answers and the same cost as PyTorch's CrossEntropyLoss on the "
+    "logits (--cost quadratic keeps the raw outputs)",
+    "logit": "one logit z for class 1: read as two softmax neurons (-z/2, z/2), whose "
+    "probabilities are (1 - sigmoid(z), sigmoid(z)), with the cross-entropy cost (PyTorch's "
+    "BCEWithLogitsLoss)",
+    "sigmoid": "one sigmoid output p for class 1: read as two softmax neurons (-z/2, z/2), whose "
+    "probabilities are (1 - p, p)",
+    "binary": "skl2onnx's binary classifier (1 - p, p) from one sigmoid neuron: read as two "
+    "softmax neurons (-z/2, z/2), which give the same probabilities",
+}
+
+
+def _as_read(read_as: str | None, outputs: np.ndarray) -> np.ndarray:
+    """The ONNX model's output as the imported network computes it (see :func:`_network`)."""
+    if read_as == "logits":
+        e = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if read_as in ("logit", "sigmoid"):
+        p = 1 / (1 + np.exp(-outputs)) if read_as == "logit" else outputs
+        return np.concatenate([1 - p, p], axis=1)
+    return outputs
 
 
 def _recorded_config(model: Any) -> dict[str, Any] | None:
@@ -768,6 +1038,7 @@ def _compare(
     dtype: np.dtype,
     output_name: str,
     net: Network,
+    read_as: str | None,
 ) -> None:
     """Run the ONNX model with onnxruntime and the imported network on the same random images;
     refuse the import if the last layer's activations differ by more than rounding."""
@@ -781,6 +1052,8 @@ def _compare(
         raise DigitnetError(f"{path}: onnxruntime cannot run the model ({reason})") from None
     expected = net.feedforward(X.reshape(n, -1))
     outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim == 2 and outputs.shape[0] == n:
+        outputs = _as_read(read_as, outputs)
     if outputs.shape != expected.shape:
         raise DigitnetError(
             f"{path}: onnxruntime's {output_name!r} has shape {outputs.shape}, the imported "

@@ -5,8 +5,9 @@ presets' networks trained one epoch, onnxruntime's outputs equal digitnet's to 1
 give the same answer for every image; the file reads back to bit-identical parameters. Import:
 PyTorch ``nn.Sequential`` MLPs (each activation, ``nn.Flatten`` on 28x28) and scikit-learn
 ``MLPClassifier`` through skl2onnx give digitnet outputs within 1e-5 of the source framework's
-with identical answers; the imported model runs through eval, predict, plot, explain, gradcheck,
-serve and training. Bad files: one line naming the node and op, exit 1, nothing written.
+(PyTorch's logits through a softmax) with identical answers; the imported model runs through
+eval, predict, plot, explain, gradcheck, serve and training. Bad files: one line naming the
+node and op, exit 1, nothing written.
 """
 
 from __future__ import annotations

@@ -208,6 +208,33 @@ def test_a_one_logit_binary_pytorch_model_becomes_two_softmax_neurons(
     assert 0 < net.predict(X).sum() < len(X)  # both classes answered
 
 
+def test_a_one_sigmoid_binary_pytorch_model_becomes_two_softmax_neurons(tmp_path: Path) -> None:
+    torch.manual_seed(7)
+    model = nn.Sequential(nn.Linear(30, 8), nn.Tanh(), nn.Linear(8, 1), nn.Sigmoid())
+    source = export(model, tmp_path / "binary.onnx", shape=(30,), dynamo=False)
+    net, origin = read_onnx(source)
+    assert net.sizes == [30, 8, 2] and origin["read_as"] == READ_AS["sigmoid"]
+    X = np.random.default_rng(1).standard_normal((N_CHECK, 30)).astype(np.float32)
+    (p1,) = run_onnx(source, X)
+    assert np.max(np.abs(net.feedforward(X) - np.hstack([1 - p1, p1]))) <= 1e-5
+    assert np.array_equal(net.predict(X), (p1[:, 0] > 0.5).astype(int))
+
+
+@pytest.mark.parametrize(
+    "sizes, output",
+    [([784, 8, 1], "sigmoid"), ([784, 8, 1], "identity"), ([64, 8, 10], "identity")],
+)
+def test_digitnets_own_exports_read_back_as_they_were(
+    sizes: list[int], output: str, tmp_path: Path
+) -> None:
+    net = Network(sizes, output=output, init="lecun", seed=8)
+    save_onnx(net, tmp_path / "net.onnx")
+    back, origin = read_onnx(tmp_path / "net.onnx")
+    assert back.config() == net.config() and "read_as" not in origin
+    for p, q in zip(back.parameters(), net.parameters(), strict=True):
+        assert np.array_equal(p, q)
+
+
 def test_an_8x8_image_model_imports_with_64_inputs(tmp_path: Path) -> None:
     torch.manual_seed(4)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 12), nn.Sigmoid(), nn.Linear(12, 10))

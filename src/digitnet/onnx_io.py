@@ -5,23 +5,33 @@ chain of ONNX nodes built with ``onnx.helper``: for each layer l a ``Gemm`` ``z 
 (initializers ``Wl`` (n_l, n_{l-1}) and ``bl`` (n_l,), exactly digitnet's arrays) and its
 activation (``Sigmoid``, ``Relu``, ``LeakyRelu`` with alpha 0.01, ``Tanh``, ``Softmax`` on the
 last axis; none for ``identity``). The input ``pixels`` is float32 (batch, 784): a 28x28 image
-row by row, pixel / 255 (for a network of another input size, (batch, n_0) of its own values); a
-float64 model casts it to double first. The outputs are
-``activations`` (``probabilities`` for a softmax output), the output layer's a^(L) (batch, n_L),
-and ``digit`` (batch,), the most active output neuron. The model's metadata holds the input
-convention and digitnet's network config; the file is checked with the ONNX checker and run
-with onnxruntime against digitnet before it is written.
+row by row, pixel / 255; a network of another input size reads ``features`` (batch, n_0), the
+values it was trained on. A float64 model casts the input to double first. Every network has the
+same three outputs: ``probabilities`` (batch, n_L), :meth:`Network.predict_proba`'s distribution
+(a softmax output itself; any other output's activations with negatives counted as 0, divided by
+their sum, or 1/n_L each when none is positive); ``label`` (batch,) int64, the most active output
+neuron, :meth:`Network.predict`; ``activations`` (batch, n_L), the output layer's a^(L). The
+names are skl2onnx's for its classifiers. The metadata holds the input's meaning (``input`` in
+words, ``input_scale``: ``pixel / 255`` or ``features``), ``class_labels`` (JSON: the dataset's
+class names, else "0", "1", ...) and digitnet's network config; the file is checked with the
+ONNX checker and run with onnxruntime against digitnet before it is written.
 
 **Import** (:func:`read_onnx`, ``digitnet import``, ``Network.from_onnx``) reads a feed-forward
 MLP: ``Gemm``, or ``MatMul`` followed by an optional ``Add`` of a constant bias, each optionally
 followed by ``Relu``, ``Sigmoid``, ``Tanh``, ``LeakyRelu`` (alpha 0.01), or ``Softmax`` (output
 layer only); a layer without one is ``identity``. Before the first layer a ``Flatten`` or a
-``Reshape`` may turn (batch, 28, 28) or (batch, 1, 28, 28) into (batch, 784), and a ``Cast`` may
-set the precision; ``Identity`` and ``Dropout`` pass their input on. What follows the last layer
-and only reads it (``ArgMax``, ``ZipMap``, label lookups, as skl2onnx's classifiers end) is
-ignored: the last layer's activations are the network's output. Anything else is refused with one
-line naming the node and its op. The imported network is run with onnxruntime beside the ONNX
-model before it is returned.
+``Reshape`` may turn (batch, h, w) or (batch, 1, h, w) into (batch, h w), and a ``Cast`` may
+set the precision; ``Identity`` and ``Dropout`` pass their input on. The chain ends at the first
+of the graph's outputs that no further layer reads, or where no layer follows; what follows the
+last layer and only reads it (``ArgMax``, ``ZipMap``, label lookups, as skl2onnx's classifiers
+end, or anything after an output, as digitnet's ``probabilities``) is ignored: the last layer's
+activations are the network's output. Outputs are read as digitnet answers (see
+:func:`_network`): logits (no output activation) as a softmax output with the cross-entropy
+cost, PyTorch's ``CrossEntropyLoss``; one output neuron, and skl2onnx's binary ``(1 - p, p)``
+(``Sub`` and ``Concat`` after one sigmoid neuron), as two softmax neurons. External data (torch's
+default exporter writes ``MODEL.onnx.data``) is read from files in the model's folder only.
+Anything else is refused with one line naming the node and its op. The imported network is run
+with onnxruntime beside the ONNX model before it is returned.
 
 Neither ``onnx`` nor ``onnxruntime`` is imported until one of these functions runs (they are the
 optional extra ``digitnet[onnx]``).
@@ -707,9 +717,7 @@ class _Reader:
             if len(shape) != 2 or not (
                 (cols == size and (rows == -1 or batch_rows)) or (cols == -1 and batch_rows)
             ):
-                raise self.fail(
-                    node, f"makes the shape {shape}; digitnet reads (batch, {N_PIXELS})"
-                )
+                raise self.fail(node, f"makes the shape {shape}; digitnet reads (batch, {size})")
         self.features = (size,)
 
     def cast(self, node: Any) -> None:
@@ -735,11 +743,14 @@ class _Reader:
 
 def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network, dict[str, Any]]:
     """The MLP in the ONNX file ``path`` as a :class:`Network`, and a record of where it came
-    from (the header field ``imported_from``: format, producer, opset, file name and sha256).
+    from (the header field ``imported_from``: format, producer, opset, file name and sha256,
+    the external data files' names and sha256, and ``read_as``, one of :data:`READ_AS`'s
+    sentences, when the output was not read as it is).
 
-    The hidden layers must share one activation; the output layer's is the network's ``output``.
-    ``cost`` defaults to the one a digitnet export recorded, else ``cross-entropy`` for a softmax
-    output and ``quadratic`` otherwise. The network's outputs are compared with onnxruntime's on
+    The hidden layers must share one activation; the output layer's is the network's ``output``,
+    except as :func:`_network` says for logits and single output neurons. ``cost`` defaults to
+    the one a digitnet export recorded, else ``cross-entropy`` for a softmax output (logits
+    included) and ``quadratic`` otherwise. The network's outputs are compared with onnxruntime's on
     random images before it is returned. Raises :class:`DigitnetError` naming the node and op (or
     the problem) for anything digitnet cannot read.
     """
@@ -753,8 +764,8 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
     if len(inputs) != 1:
         names = ", ".join(repr(i.name) for i in inputs) or "none"
         raise DigitnetError(
-            f"{path}: the model has {len(inputs)} inputs ({names}); digitnet reads one input of "
-            "images"
+            f"{path}: the model has {len(inputs)} inputs ({names}); digitnet reads one input "
+            "(images or features)"
         )
     source = inputs[0]
     kind = source.type.WhichOneof("value")
@@ -763,12 +774,12 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
     if dtype is None:
         raise DigitnetError(
             f"{path}: input {source.name!r} is not a float or double tensor; digitnet feeds "
-            "pixel / 255 as floats"
+            "floats (pixel / 255 for images)"
         )
     if not tensor.HasField("shape") or len(tensor.shape.dim) < 2:
         raise DigitnetError(
             f"{path}: input {source.name!r} has no (batch, ...) shape; digitnet reads (batch, "
-            f"{N_PIXELS}) or (batch, 28, 28)"
+            "n) or (batch, h, w)"
         )
     dims = list(tensor.shape.dim)
     shown = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims]
@@ -941,14 +952,13 @@ def _network(
     raw = {"sizes": _sizes(layers), "output": names[-1], "dtype": reader.dtype.name}
     from_digitnet = recorded is not None and all(recorded.get(k) == raw[k] for k in raw)
     read_as = None
-    if names[-1] == "identity" and (
-        cost == "cross-entropy" or (cost is None and not from_digitnet)
-    ):
+    as_logits = cost == "cross-entropy" or (cost is None and not from_digitnet)
+    if names[-1] == "identity" and as_logits:
         read_as = "logits"
         if len(layers[-1].W) == 1:
             _split_binary(layers[-1], reader.dtype)
             read_as = "logit"
-    elif names[-1] == "sigmoid" and len(layers[-1].W) == 1 and cost != "quadratic":
+    elif names[-1] == "sigmoid" and len(layers[-1].W) == 1 and as_logits:
         _split_binary(layers[-1], reader.dtype)
         read_as = "sigmoid"
     if reader.binary:

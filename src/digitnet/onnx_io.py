@@ -447,18 +447,19 @@ def _external_file(path: Path, tensor: Any) -> Path:
     info = {e.key: e.value for e in tensor.external_data}
     where = info.get("location", "")
     parts = PurePosixPath(where.replace("\\", "/"))
-    if not where or parts.is_absolute() or ".." in parts.parts or PureWindowsPath(where).drive:
+    escapes = parts.is_absolute() or ".." in parts.parts or PureWindowsPath(where).drive
+    if not where or "\0" in where or escapes:
         raise DigitnetError(
-            f"{path}: tensor {tensor.name!r} names the external data file {where!r}, outside the "
-            "model's folder; digitnet reads external data only from files beside the model"
+            f"{path}: tensor {tensor.name!r} names the external data file {where!r}, not a file "
+            "in the model's folder; digitnet reads external data only from files beside the model"
         )
     folder = path.parent.resolve()
     file = path.parent / Path(*parts.parts)
     if not file.is_file():
         raise DigitnetError(
-            f"{path}: tensor {tensor.name!r} is stored in the external data file {where}, which "
-            f"is missing ({file}); put it beside the .onnx file, or export a single file with "
-            "torch.onnx.export(..., external_data=False)"
+            f"{path}: tensor {tensor.name!r} is stored in the external data file {where!r}, "
+            f"which is missing from the model's folder ({path.parent}); put it beside the .onnx "
+            "file, or export one file with torch.onnx.export(..., external_data=False)"
         )
     if not file.resolve().is_relative_to(folder):
         raise DigitnetError(

@@ -105,6 +105,6 @@ def run_import(args: argparse.Namespace) -> int:
         f"{net.activation} hidden, {net.output} output, {net.dtype.name}; cost {net.cost.name}"
     )
     if "read_as" in origin:
-        print(f"its output is {origin['read_as']}")
+        print(f"output: {origin['read_as']}")
     print(f"wrote {out}")
     return 0

@@ -347,9 +347,10 @@ class Network:
 
     def to_onnx(self, path: str | os.PathLike) -> None:
         """Write this network to ``path`` as an ONNX model: input ``pixels`` (batch, 784) float32
-        (pixel / 255), outputs the output layer's activations (batch, n_L) and ``digit``
-        (batch,). Checked with the ONNX checker and onnxruntime first; needs ``digitnet[onnx]``
-        (see :mod:`digitnet.onnx_io`)."""
+        (pixel / 255; ``features`` (batch, n_0) for another input size), outputs
+        ``probabilities`` (:meth:`predict_proba`), ``label`` (:meth:`predict`) and
+        ``activations`` (:meth:`feedforward`). Checked with the ONNX checker and onnxruntime
+        first; needs ``digitnet[onnx]`` (see :mod:`digitnet.onnx_io`)."""
         from digitnet.onnx_io import save_onnx
 
         save_onnx(self, path)
@@ -358,8 +359,8 @@ class Network:
     def from_onnx(cls, path: str | os.PathLike, cost: str | None = None) -> Network:
         """The MLP in the ONNX file ``path`` (Gemm or MatMul + Add layers with Relu, Sigmoid,
         Tanh, LeakyRelu, Softmax, as PyTorch and skl2onnx export them) as a network; ``cost``
-        defaults to cross-entropy for a softmax output, else quadratic. Needs ``digitnet[onnx]``
-        (see :mod:`digitnet.onnx_io`)."""
+        defaults to cross-entropy for a softmax output or logits (read as a softmax output),
+        else quadratic. Needs ``digitnet[onnx]`` (see :mod:`digitnet.onnx_io`)."""
         from digitnet.onnx_io import read_onnx
 
         return read_onnx(path, cost)[0]

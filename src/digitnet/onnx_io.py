@@ -5,23 +5,33 @@ chain of ONNX nodes built with ``onnx.helper``: for each layer l a ``Gemm`` ``z 
 (initializers ``Wl`` (n_l, n_{l-1}) and ``bl`` (n_l,), exactly digitnet's arrays) and its
 activation (``Sigmoid``, ``Relu``, ``LeakyRelu`` with alpha 0.01, ``Tanh``, ``Softmax`` on the
 last axis; none for ``identity``). The input ``pixels`` is float32 (batch, 784): a 28x28 image
-row by row, pixel / 255 (for a network of another input size, (batch, n_0) of its own values); a
-float64 model casts it to double first. The outputs are
-``activations`` (``probabilities`` for a softmax output), the output layer's a^(L) (batch, n_L),
-and ``digit`` (batch,), the most active output neuron. The model's metadata holds the input
-convention and digitnet's network config; the file is checked with the ONNX checker and run
-with onnxruntime against digitnet before it is written.
+row by row, pixel / 255; a network of another input size reads ``features`` (batch, n_0), the
+values it was trained on. A float64 model casts the input to double first. Every network has the
+same three outputs: ``probabilities`` (batch, n_L), :meth:`Network.predict_proba`'s distribution
+(a softmax output itself; any other output's activations with negatives counted as 0, divided by
+their sum, or 1/n_L each when none is positive); ``label`` (batch,) int64, the most active output
+neuron, :meth:`Network.predict`; ``activations`` (batch, n_L), the output layer's a^(L). The
+names are skl2onnx's for its classifiers. The metadata holds the input's meaning (``input`` in
+words, ``input_scale``: ``pixel / 255`` or ``features``), ``class_labels`` (JSON: the dataset's
+class names, else "0", "1", ...) and digitnet's network config; the file is checked with the
+ONNX checker and run with onnxruntime against digitnet before it is written.
 
 **Import** (:func:`read_onnx`, ``digitnet import``, ``Network.from_onnx``) reads a feed-forward
 MLP: ``Gemm``, or ``MatMul`` followed by an optional ``Add`` of a constant bias, each optionally
 followed by ``Relu``, ``Sigmoid``, ``Tanh``, ``LeakyRelu`` (alpha 0.01), or ``Softmax`` (output
 layer only); a layer without one is ``identity``. Before the first layer a ``Flatten`` or a
-``Reshape`` may turn (batch, 28, 28) or (batch, 1, 28, 28) into (batch, 784), and a ``Cast`` may
-set the precision; ``Identity`` and ``Dropout`` pass their input on. What follows the last layer
-and only reads it (``ArgMax``, ``ZipMap``, label lookups, as skl2onnx's classifiers end) is
-ignored: the last layer's activations are the network's output. Anything else is refused with one
-line naming the node and its op. The imported network is run with onnxruntime beside the ONNX
-model before it is returned.
+``Reshape`` may turn (batch, h, w) or (batch, 1, h, w) into (batch, h w), and a ``Cast`` may
+set the precision; ``Identity`` and ``Dropout`` pass their input on. The chain ends at the first
+of the graph's outputs that no further layer reads, or where no layer follows; what follows the
+last layer and only reads it (``ArgMax``, ``ZipMap``, label lookups, as skl2onnx's classifiers
+end, or anything after an output, as digitnet's ``probabilities``) is ignored: the last layer's
+activations are the network's output. Outputs are read as digitnet answers (see
+:func:`_network`): logits (no output activation) as a softmax output with the cross-entropy
+cost, PyTorch's ``CrossEntropyLoss``; one output neuron, and skl2onnx's binary ``(1 - p, p)``
+(``Sub`` and ``Concat`` after one sigmoid neuron), as two softmax neurons. External data (torch's
+default exporter writes ``MODEL.onnx.data``) is read from files in the model's folder only.
+Anything else is refused with one line naming the node and its op. The imported network is run
+with onnxruntime beside the ONNX model before it is returned.
 
 Neither ``onnx`` nor ``onnxruntime`` is imported until one of these functions runs (they are the
 optional extra ``digitnet[onnx]``).
@@ -33,7 +43,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -47,6 +57,11 @@ OPSET = 21
 #: The oldest default-domain opset digitnet reads.
 MIN_OPSET = 9
 INPUT_NAME = "pixels"
+FEATURES_NAME = "features"
+#: The exported outputs, the same for every network.
+OUTPUT_PROBABILITIES = "probabilities"
+OUTPUT_LABEL = "label"
+OUTPUT_ACTIVATIONS = "activations"
 IMAGE_SHAPE = (28, 28)
 N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 INPUT_DOC = (
@@ -56,6 +71,7 @@ INPUT_DOC = (
 #: Metadata keys written into exported models.
 META_INPUT = "input"
 META_SCALE = "input_scale"
+META_LABELS = "class_labels"
 META_CONFIG = "digitnet.network"
 
 _ACTIVATION_OPS = {"sigmoid": "Sigmoid", "relu": "Relu", "leaky-relu": "LeakyRelu", "tanh": "Tanh"}
@@ -120,29 +136,38 @@ def _check_inputs(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 # -- export --------------------------------------------------------------------------------------
 
 
-def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
+def onnx_model(
+    net: Network,
+    metadata: dict[str, str] | None = None,
+    class_labels: list[str] | None = None,
+) -> Any:
     """``net`` as an ``onnx.ModelProto`` (see the module's docstring), checked by the ONNX checker.
 
-    ``metadata`` adds string entries to the model's ``metadata_props`` (for example the dataset).
+    ``metadata`` adds string entries to the model's ``metadata_props`` (for example the dataset);
+    ``class_labels`` names the output neurons (stored as the JSON list ``class_labels``; default
+    the dataset's class names when ``metadata["dataset"]`` is a known dataset, else "0", "1", ...).
     """
     onnx, _ = _modules()
     from onnx import TensorProto, helper, numpy_helper
 
+    metadata = dict(metadata or {})
+    labels = _class_labels(net.sizes[-1], class_labels, metadata.get("dataset"))
     elem = TensorProto.FLOAT if net.dtype == np.float32 else TensorProto.DOUBLE
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    input_name = input_name_for(n_in)
     nodes, initializers = [], []
-    a = INPUT_NAME
+    a = input_name
     if net.dtype != np.float32:
-        nodes.append(helper.make_node("Cast", [a], ["pixels_float64"], name="cast", to=elem))
-        a = "pixels_float64"
+        nodes.append(helper.make_node("Cast", [a], [f"{a}_float64"], name="cast", to=elem))
+        a = f"{a}_float64"
     L = net.n_layers
-    final = "probabilities" if net.output == "softmax" else "activations"
     for l in range(1, L + 1):
         initializers += [
             numpy_helper.from_array(np.ascontiguousarray(net.W[l - 1]), name=f"W{l}"),
             numpy_helper.from_array(np.ascontiguousarray(net.b[l - 1]), name=f"b{l}"),
         ]
         name = net.sigma_of(l).name
-        a_l = final if l == L else f"a{l}"
+        a_l = OUTPUT_ACTIVATIONS if l == L else f"a{l}"
         z_l = a_l if name == "identity" else f"z{l}"
         nodes.append(
             helper.make_node(
@@ -171,30 +196,44 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
         elif name != "identity":
             nodes.append(helper.make_node(_ACTIVATION_OPS[name], [z_l], [a_l], name=f"{name}{l}"))
         a = a_l
+    proba_nodes, proba_inits = _probability_nodes(net, a)
+    nodes += proba_nodes
+    initializers += proba_inits
     nodes.append(
         helper.make_node(
-            "ArgMax", [a], ["digit"], name="answer", axis=1, keepdims=0, select_last_index=0
+            "ArgMax", [a], [OUTPUT_LABEL], name="answer", axis=1, keepdims=0, select_last_index=0
         )
     )
-    n_out = net.sizes[-1]
-    n_in = net.sizes[0]
     input_doc = _input_doc(n_in)
-    pixels = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", n_in])
-    pixels.doc_string = input_doc
-    output = helper.make_tensor_value_info(final, elem, ["batch", n_out])
-    output.doc_string = (
-        f"the output layer's activations a^({L}) ({net.output}), one row of {n_out} per image"
-        + (": probabilities summing to 1" if net.output == "softmax" else "")
+    source = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", n_in])
+    source.doc_string = input_doc
+    probabilities = helper.make_tensor_value_info(OUTPUT_PROBABILITIES, elem, ["batch", n_out])
+    probabilities.doc_string = (
+        f"each class's probability, one row of {n_out} per input summing to 1 "
+        f"(Network.predict_proba): {_PROBABILITIES_DOC[net.output == 'softmax']}"
     )
-    digit = helper.make_tensor_value_info("digit", TensorProto.INT64, ["batch"])
-    digit.doc_string = "the answer: the most active output neuron (the lowest numbered if tied)"
+    label = helper.make_tensor_value_info(OUTPUT_LABEL, TensorProto.INT64, ["batch"])
+    label.doc_string = (
+        "the answer: the most active output neuron (the lowest numbered if tied), an index into "
+        "the metadata's class_labels"
+    )
+    activations = helper.make_tensor_value_info(OUTPUT_ACTIVATIONS, elem, ["batch", n_out])
+    activations.doc_string = (
+        f"the output layer's activations a^({L}) ({net.output}), as Network.feedforward gives them"
+    )
     doc = (
         f"digitnet {'-'.join(map(str, net.sizes))} MLP: {net.activation} hidden layers, "
-        f"{net.output} output, {net.dtype.name}. Input '{INPUT_NAME}' (batch, {n_in}): "
-        f"{input_doc}."
+        f"{net.output} output, {net.dtype.name}. Input '{input_name}' (batch, {n_in}): "
+        f"{input_doc}. Outputs '{OUTPUT_PROBABILITIES}', '{OUTPUT_LABEL}' (class names in the "
+        f"metadata's class_labels) and '{OUTPUT_ACTIVATIONS}'."
     )
     graph = helper.make_graph(
-        nodes, "digitnet", [pixels], [output, digit], initializer=initializers, doc_string=doc
+        nodes,
+        "digitnet",
+        [source],
+        [probabilities, label, activations],
+        initializer=initializers,
+        doc_string=doc,
     )
     opsets = [helper.make_opsetid("", OPSET)]
     model = helper.make_model(
@@ -206,46 +245,130 @@ def onnx_model(net: Network, metadata: dict[str, str] | None = None) -> Any:
         ir_version=helper.find_min_ir_version_for(opsets),
     )
     props = {
-        META_INPUT: f"{INPUT_NAME}: (batch, {n_in}) float32; {input_doc}",
-        META_SCALE: "pixel / 255",
+        META_INPUT: f"{input_name}: (batch, {n_in}) float32; {input_doc}",
+        META_SCALE: "pixel / 255" if n_in == N_PIXELS else "features",
+        META_LABELS: json.dumps(labels),
         META_CONFIG: json.dumps(net.config()),
-        **(metadata or {}),
+        **metadata,
     }
     helper.set_model_props(model, props)
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
+_PROBABILITIES_DOC = {
+    True: "the softmax output itself",
+    False: "the output activations with negatives counted as 0, divided by their sum (every "
+    "class equally likely when none is positive); a distribution with the network's answer "
+    "most likely, calibrated only as far as the network was trained to be",
+}
+
+
+def _probability_nodes(net: Network, a: str) -> tuple[list[Any], list[Any]]:
+    """Nodes computing ``probabilities`` from the output activations ``a`` exactly as
+    :meth:`Network.predict_proba` does: ``a`` itself for a softmax output, else
+    max(a, 0) / sum_j max(a_j, 0), or 1/n_L for every class when that sum is 0."""
+    from onnx import helper, numpy_helper
+
+    if net.output == "softmax":
+        return [helper.make_node("Identity", [a], [OUTPUT_PROBABILITIES], name="proba")], []
+
+    def const(name: str, value: Any) -> Any:
+        return numpy_helper.from_array(np.asarray(value, dtype=net.dtype), name=name)
+
+    inits = [
+        const("proba_zero", 0.0),
+        const("proba_one", 1.0),
+        const("proba_uniform", 1.0 / net.sizes[-1]),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), name="proba_axes"),
+    ]
+    nodes = [
+        helper.make_node("Max", [a, "proba_zero"], ["proba_evidence"], name="proba_clip"),
+        helper.make_node(
+            "ReduceSum", ["proba_evidence", "proba_axes"], ["proba_total"], name="proba_sum"
+        ),
+        helper.make_node("Greater", ["proba_total", "proba_zero"], ["proba_any"], name="proba_any"),
+        helper.make_node(
+            "Where", ["proba_any", "proba_total", "proba_one"], ["proba_divisor"], name="proba_div0"
+        ),
+        helper.make_node(
+            "Div", ["proba_evidence", "proba_divisor"], ["proba_share"], name="proba_divide"
+        ),
+        helper.make_node(
+            "Where",
+            ["proba_any", "proba_share", "proba_uniform"],
+            [OUTPUT_PROBABILITIES],
+            name="proba",
+        ),
+    ]
+    return nodes, inits
+
+
+def input_name_for(n_in: int) -> str:
+    """The exported input's name: ``pixels`` for MNIST's 784-pixel images, else ``features``."""
+    return INPUT_NAME if n_in == N_PIXELS else FEATURES_NAME
+
+
+def _class_labels(n_out: int, given: list[str] | None, dataset: str | None) -> list[str]:
+    """The names of the ``n_out`` classes: ``given``, the dataset's, or "0", "1", ..."""
+    if given is not None:
+        labels = [str(c) for c in given]
+        if len(labels) != n_out:
+            raise DigitnetError(
+                f"{len(labels)} class labels given, but the output layer has {n_out} neurons"
+            )
+        return labels
+    from digitnet.data.registry import DATASETS
+
+    spec = DATASETS.get(dataset) if isinstance(dataset, str) else None
+    if spec is not None and len(spec.class_names) == n_out:
+        return list(spec.class_names)
+    return [str(j) for j in range(n_out)]
+
+
 def _input_doc(n_in: int) -> str:
     """What the input holds: MNIST's images for 784 inputs, else the network's own values."""
     if n_in == N_PIXELS:
         return INPUT_DOC
-    return f"a batch of inputs, one per row: {n_in} values, as the network was trained on, float32"
+    return (
+        f"a batch of inputs, one per row: {n_in} features, scaled as the network was trained "
+        "on them, float32"
+    )
 
 
 def save_onnx(
-    net: Network, path: str | os.PathLike, metadata: dict[str, str] | None = None
+    net: Network,
+    path: str | os.PathLike,
+    metadata: dict[str, str] | None = None,
+    class_labels: list[str] | None = None,
 ) -> float:
     """Write ``net`` to ``path`` as ONNX, atomically, after the ONNX checker and onnxruntime
-    (run on 256 random images, compared with digitnet's outputs) accept it.
+    (run on 256 random inputs, compared with digitnet's outputs) accept it.
 
-    Returns the largest absolute difference between onnxruntime's output activations and
-    digitnet's on those images. Raises :class:`DigitnetError` (nothing written) if they differ by
-    more than rounding in the model's dtype.
+    ``metadata`` and ``class_labels`` are as for :func:`onnx_model`. Returns the largest absolute
+    difference between onnxruntime's ``activations`` and ``probabilities`` and digitnet's
+    (:meth:`Network.feedforward`, :meth:`Network.predict_proba`) on those inputs. Raises
+    :class:`DigitnetError` (nothing written) if they differ by more than rounding in the model's
+    dtype or if a ``label`` differs from :meth:`Network.predict`.
     """
     from digitnet.files import atomic_write
 
     path = Path(path)
     if path.is_dir():
         raise DigitnetError(f"{path}: is a folder; name the .onnx file to write")
-    model = onnx_model(net, metadata)
+    model = onnx_model(net, metadata, class_labels)
     data = model.SerializeToString()
     _, onnxruntime = _modules()
     X = _check_inputs((_CHECK_BATCH, net.sizes[0]), np.dtype(np.float32))
-    outputs, digits = _session(onnxruntime, data).run(None, {INPUT_NAME: X})
+    session = _session(onnxruntime, data)
+    names = [OUTPUT_PROBABILITIES, OUTPUT_LABEL, OUTPUT_ACTIVATIONS]
+    proba, labels, outputs = session.run(names, {input_name_for(net.sizes[0]): X})
     expected = net.feedforward(X)
-    diff = float(np.max(np.abs(outputs - expected)))
-    if not diff <= _tolerance(net.dtype, expected):
+    diff = max(
+        float(np.max(np.abs(outputs - expected))),
+        float(np.max(np.abs(proba - net.predict_proba(X)))),
+    )
+    if not diff <= _tolerance(net.dtype, expected) or not np.array_equal(labels, net.predict(X)):
         raise DigitnetError(
             f"onnxruntime's outputs differ from digitnet's by {diff:.3g}; nothing written"
         )
@@ -282,8 +405,10 @@ def _attrs(node: Any) -> dict[str, Any]:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _load(path: Path) -> Any:
-    """The ONNX model at ``path``, without external data; one line for anything else."""
+def _load(path: Path) -> tuple[Any, list[Path]]:
+    """The ONNX model at ``path`` with its external data, if any (as torch.onnx.export's default
+    exporter writes, a ``.onnx.data`` file beside the model), and the external data files read;
+    one line for anything else. External data is read only from files in the model's folder."""
     onnx, _ = _modules()
     from onnx import TensorProto
 
@@ -300,15 +425,60 @@ def _load(path: Path) -> Any:
     tensors += [
         a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.t.name
     ]
+    files = {}
     for t in tensors:
         if t.data_location == TensorProto.EXTERNAL:
-            where = next((e.value for e in t.external_data if e.key == "location"), "?")
-            raise DigitnetError(
-                f"{path}: tensor {t.name!r} is stored in an external data file ({where}); "
-                "digitnet imports self-contained .onnx files (save with "
-                "save_as_external_data=False)"
-            )
-    return model
+            file = _external_file(path, t)
+            files[file.name] = file
+    if files:
+        from onnx.external_data_helper import load_external_data_for_model
+
+        try:
+            load_external_data_for_model(model, str(path.parent))
+        except Exception as err:  # onnx's own checks, an unreadable file
+            reason = " ".join(str(err).split())[:300] or type(err).__name__
+            raise DigitnetError(f"{path}: cannot read its external data ({reason})") from None
+    return model, sorted(files.values())
+
+
+def _external_file(path: Path, tensor: Any) -> Path:
+    """The file beside ``path`` holding the external ``tensor``'s data, checked: a relative name
+    inside the model's folder, present, and long enough for the tensor's offset and length."""
+    info = {e.key: e.value for e in tensor.external_data}
+    where = info.get("location", "")
+    parts = PurePosixPath(where.replace("\\", "/"))
+    escapes = parts.is_absolute() or ".." in parts.parts or PureWindowsPath(where).drive
+    if not where or "\0" in where or escapes:
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} names the external data file {where!r}, not a file "
+            "in the model's folder; digitnet reads external data only from files beside the model"
+        )
+    folder = path.parent.resolve()
+    file = path.parent / Path(*parts.parts)
+    if not file.is_file():
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} is stored in the external data file {where!r}, "
+            f"which is missing from the model's folder ({path.parent}); put it beside the .onnx "
+            "file, or export one file with torch.onnx.export(..., external_data=False)"
+        )
+    if not file.resolve().is_relative_to(folder):
+        raise DigitnetError(
+            f"{path}: the external data file {where} links outside the model's folder; digitnet "
+            "reads external data only from files beside the model"
+        )
+    try:
+        offset, length = int(info.get("offset", 0)), int(info.get("length", -1))
+    except ValueError:
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} has a malformed external data offset or length"
+        ) from None
+    size = file.stat().st_size
+    if offset < 0 or offset > size or (length >= 0 and offset + length > size):
+        raise DigitnetError(
+            f"{path}: tensor {tensor.name!r} lies at bytes {offset} to {offset + max(length, 0)} "
+            f"of {where}, which has {size} bytes (truncated?)"
+        )
+    return file
 
 
 def _check_opsets(path: Path, model: Any) -> int:
@@ -354,6 +524,17 @@ def _constants(model: Any) -> dict[str, np.ndarray]:
 _ELEM_DTYPES = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
 
 
+def _split_binary(layer: _Layer, dtype: np.dtype) -> None:
+    """Make the one-neuron ``layer`` (z = W a + b) two softmax neurons with z' = (-z/2, z/2):
+    softmax(z')_1 = 1 / (1 + e^-z) = sigma(z) and softmax(z')_0 = 1 - sigma(z), class 0 and
+    class 1 as digitnet's most active neuron answers. Halving is exact in floating point."""
+    half = dtype.type(0.5)
+    b = layer.b if layer.b is not None else np.zeros(1, dtype=dtype)
+    layer.W = np.ascontiguousarray(np.concatenate([-layer.W * half, layer.W * half]), dtype=dtype)
+    layer.b = np.array([-b[0] * half, b[0] * half], dtype=dtype)
+    layer.activation = "softmax"
+
+
 @dataclass
 class _Reader:
     """Walks a graph's chain of layers from its input (see :func:`read_onnx`)."""
@@ -369,6 +550,7 @@ class _Reader:
         self.layers: list[_Layer] = []
         self.pending: _Layer | None = None  # the layer whose activation may still follow
         self.runtime_shapes: list[str] = []  # Reshape shapes computed from the input's shape
+        self.binary = False  # whether the output is skl2onnx's binary pair (1 - p, p)
 
     def fail(self, node: Any, problem: str) -> DigitnetError:
         return DigitnetError(f"{self.path}: {_describe(node)} {problem}")
@@ -497,6 +679,29 @@ class _Reader:
         layer.activation, layer.activation_node = "leaky-relu", _describe(top)
         return True
 
+    def binary_pair(self, readers: list[Any], cur: str) -> str | None:
+        """Whether ``readers`` of ``cur`` are ``Concat(Sub(1, cur), cur)`` after a one-neuron
+        sigmoid layer, skl2onnx's binary classifier (p0 = 1 - p1, p1 = sigma(z)); if so, the
+        layer becomes two softmax neurons with weights -W/2 and W/2 (softmax(-z/2, z/2) is
+        (1 - sigma(z), sigma(z))), and the Concat's output tensor is returned."""
+        sub = next((n for n in readers if n.op_type == "Sub"), None)
+        cat = next((n for n in readers if n.op_type == "Concat"), None)
+        layer = self.pending
+        if sub is None or cat is None or layer is None or layer.activation != "sigmoid":
+            return None
+        if len(layer.W) != 1 or list(sub.input)[1:] != [cur] or sub.input[0] not in self.constants:
+            return None
+        one = self.constants[sub.input[0]]
+        if one.size != 1 or float(one.reshape(-1)[0]) != 1.0:
+            return None
+        if list(cat.input) != [sub.output[0], cur] or _attrs(cat).get("axis") not in (1, -1):
+            return None
+        _split_binary(layer, self.dtype)
+        layer.activation_node = f"{_describe(sub)} and {_describe(cat)}"
+        self.binary = True
+        self.features = (2,)
+        return cat.output[0]
+
     def reshape(self, node: Any) -> None:
         size = int(np.prod(self.features))
         rank = len(self.features) + 1
@@ -513,9 +718,7 @@ class _Reader:
             if len(shape) != 2 or not (
                 (cols == size and (rows == -1 or batch_rows)) or (cols == -1 and batch_rows)
             ):
-                raise self.fail(
-                    node, f"makes the shape {shape}; digitnet reads (batch, {N_PIXELS})"
-                )
+                raise self.fail(node, f"makes the shape {shape}; digitnet reads (batch, {size})")
         self.features = (size,)
 
     def cast(self, node: Any) -> None:
@@ -541,17 +744,20 @@ class _Reader:
 
 def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network, dict[str, Any]]:
     """The MLP in the ONNX file ``path`` as a :class:`Network`, and a record of where it came
-    from (the header field ``imported_from``: format, producer, opset, file name and sha256).
+    from (the header field ``imported_from``: format, producer, opset, file name and sha256,
+    the external data files' names and sha256, and ``read_as``, one of :data:`READ_AS`'s
+    sentences, when the output was not read as it is).
 
-    The hidden layers must share one activation; the output layer's is the network's ``output``.
-    ``cost`` defaults to the one a digitnet export recorded, else ``cross-entropy`` for a softmax
-    output and ``quadratic`` otherwise. The network's outputs are compared with onnxruntime's on
+    The hidden layers must share one activation; the output layer's is the network's ``output``,
+    except as :func:`_network` says for logits and single output neurons. ``cost`` defaults to
+    the one a digitnet export recorded, else ``cross-entropy`` for a softmax output (logits
+    included) and ``quadratic`` otherwise. The network's outputs are compared with onnxruntime's on
     random images before it is returned. Raises :class:`DigitnetError` naming the node and op (or
     the problem) for anything digitnet cannot read.
     """
     onnx, onnxruntime = _modules()
     path = Path(path)
-    model = _load(path)
+    model, data_files = _load(path)
     opset = _check_opsets(path, model)
     graph = model.graph
     constants = _constants(model)
@@ -559,8 +765,8 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
     if len(inputs) != 1:
         names = ", ".join(repr(i.name) for i in inputs) or "none"
         raise DigitnetError(
-            f"{path}: the model has {len(inputs)} inputs ({names}); digitnet reads one input of "
-            "images"
+            f"{path}: the model has {len(inputs)} inputs ({names}); digitnet reads one input "
+            "(images or features)"
         )
     source = inputs[0]
     kind = source.type.WhichOneof("value")
@@ -569,12 +775,12 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
     if dtype is None:
         raise DigitnetError(
             f"{path}: input {source.name!r} is not a float or double tensor; digitnet feeds "
-            "pixel / 255 as floats"
+            "floats (pixel / 255 for images)"
         )
     if not tensor.HasField("shape") or len(tensor.shape.dim) < 2:
         raise DigitnetError(
             f"{path}: input {source.name!r} has no (batch, ...) shape; digitnet reads (batch, "
-            f"{N_PIXELS}) or (batch, 28, 28)"
+            "n) or (batch, h, w)"
         )
     dims = list(tensor.shape.dim)
     shown = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims]
@@ -595,12 +801,23 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
             if name and name not in constants and node.op_type != "Shape":
                 users.setdefault(name, []).append(node)
     visited: set[int] = set()
+    graph_outputs = {o.name for o in graph.output}
     cur = source.name
+    at_output = False  # whether the chain ended at one of the graph's outputs
     while True:
         readers = users.get(cur, [])
+        if reader.layers and cur in graph_outputs:
+            if not any(n.op_type in ("Gemm", "MatMul", "Add") for n in readers):
+                at_output = True  # what reads an output after the last layer is not the network
+                break
         if len(readers) == 2 and reader.leaky_max(readers, cur):
             visited.update(id(n) for n in readers)
             cur = next(n for n in readers if n.op_type == "Max").output[0]
+            continue
+        pair = reader.binary_pair(readers, cur) if len(readers) == 2 else None
+        if pair is not None:
+            visited.update(id(n) for n in readers)
+            cur = pair
             continue
         chain = [n for n in readers if reader.is_chain(n)]
         if not chain:
@@ -623,7 +840,10 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
     for node in nodes:
         if id(node) in visited:
             continue
-        if any(name in reachable for name in node.input) and node.op_type in _LABEL_OPS:
+        reads = [name for name in node.input if name]
+        follows = any(name in reachable for name in reads)
+        only_output = all(name in reachable or name in constants for name in reads)
+        if follows and (node.op_type in _LABEL_OPS or (at_output and only_output)):
             reachable.update(node.output)
             _check_labels(path, node, constants, reader.layers)
         else:
@@ -633,11 +853,11 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
         named = [n for n in offenders if n.op_type not in plumbing] or offenders
         what = f"{_describe(named[0])} is not supported" if named else "has no Gemm or MatMul"
         raise DigitnetError(f"{path}: {what}; digitnet imports MLPs of {_SUPPORTED}")
-    net = _network(path, reader, model, cost)
+    net, read_as = _network(path, reader, model, cost)
     if cur not in {o.name for o in graph.output}:
         elem = 1 if reader.dtype == np.float32 else 11
         graph.output.append(onnx.helper.make_tensor_value_info(cur, elem, None))
-    _compare(path, onnxruntime, model, source.name, batch, features, dtype, cur, net)
+    _compare(path, onnxruntime, model, source.name, batch, features, dtype, cur, net, read_as)
     origin = {
         "format": "onnx",
         "producer": " ".join(p for p in (model.producer_name, model.producer_version) if p) or None,
@@ -645,6 +865,13 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
         "file": path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
     }
+    if data_files:
+        origin["external_data"] = [
+            {"file": f.name, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
+            for f in data_files
+        ]
+    if read_as is not None:
+        origin["read_as"] = READ_AS[read_as]
     return net, origin
 
 
@@ -695,8 +922,19 @@ def _check_labels(
         )
 
 
-def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Network:
-    """The Network of the layers read, with one hidden activation and the output's."""
+def _network(
+    path: Path, reader: _Reader, model: Any, cost: str | None
+) -> tuple[Network, str | None]:
+    """The Network of the layers read, with one hidden activation and the output's, and how its
+    output was read when not as it is (a key of :data:`READ_AS`, or None).
+
+    An output layer without an activation gives logits, which PyTorch's ``CrossEntropyLoss``
+    turns into probabilities with a softmax inside the loss: it becomes a softmax output with
+    the cross-entropy cost, which gives the same answers (softmax keeps the largest z largest)
+    and the same cost, -ln softmax(z)_y, unless ``cost`` is ``quadratic`` (the raw outputs kept).
+    A single output neuron (a logit, or sigmoid(z)) is the probability of class 1: it becomes
+    two softmax neurons (1 - p, p), so that digitnet's most active neuron is the answer.
+    """
     layers = reader.layers
     names = [layer.activation or "identity" for layer in layers]
     for l, layer in enumerate(layers[:-1], start=1):
@@ -711,12 +949,24 @@ def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Netwo
                 f"{path}: {where} makes hidden layer {l} {names[l - 1]}, but hidden layer 1 is "
                 f"{names[0]}; digitnet's hidden layers share one activation"
             )
-    sizes = [layers[0].W.shape[1]] + [len(layer.W) for layer in layers]
-    if sizes[0] != N_PIXELS:
-        raise DigitnetError(
-            f"{path}: the model reads {sizes[0]} values per image; digitnet's images are 28x28 "
-            f"= {N_PIXELS} pixels"
-        )
+    recorded = _recorded_config(model)
+    raw = {"sizes": _sizes(layers), "output": names[-1], "dtype": reader.dtype.name}
+    from_digitnet = recorded is not None and all(recorded.get(k) == raw[k] for k in raw)
+    read_as = None
+    as_logits = cost == "cross-entropy" or (cost is None and not from_digitnet)
+    if names[-1] == "identity" and as_logits:
+        read_as = "logits"
+        if len(layers[-1].W) == 1:
+            _split_binary(layers[-1], reader.dtype)
+            read_as = "logit"
+    elif names[-1] == "sigmoid" and len(layers[-1].W) == 1 and as_logits:
+        _split_binary(layers[-1], reader.dtype)
+        read_as = "sigmoid"
+    if reader.binary:
+        read_as = "binary"
+    elif read_as is not None:
+        names[-1] = layers[-1].activation or "identity"
+    sizes = _sizes(layers)
     config: dict[str, Any] = {
         "sizes": sizes,
         "activation": names[0] if len(layers) > 1 else "identity",
@@ -725,8 +975,9 @@ def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Netwo
         "init": "normal",
         "dtype": reader.dtype.name,
     }
-    recorded = _recorded_config(model)
-    if recorded and all(recorded.get(k) == config[k] for k in ("sizes", "output", "dtype")):
+    if read_as == "logits":
+        config.update(output="softmax", cost="cross-entropy")
+    if recorded and from_digitnet and read_as is None:
         config.update(
             cost=recorded.get("cost", config["cost"]), init=recorded.get("init", "normal")
         )
@@ -743,7 +994,37 @@ def _network(path: Path, reader: _Reader, model: Any, cost: str | None) -> Netwo
         b = layer.b if layer.b is not None else np.zeros(len(layer.W), dtype=reader.dtype)
         params += [layer.W, b]
     net.set_parameters(params)
-    return net
+    return net, read_as
+
+
+def _sizes(layers: list[_Layer]) -> list[int]:
+    return [layers[0].W.shape[1]] + [len(layer.W) for layer in layers]
+
+
+#: How :func:`read_onnx` read an output that is not digitnet's as it is (``read_as``).
+READ_AS = {
+    "logits": "logits (no activation on the output layer): read as a softmax output with the "
+    "cross-entropy cost, the same answers and the same cost as PyTorch's CrossEntropyLoss on the "
+    "logits (--cost quadratic keeps the raw outputs)",
+    "logit": "one logit z for class 1: read as two softmax neurons (-z/2, z/2), whose "
+    "probabilities are (1 - sigmoid(z), sigmoid(z)), with the cross-entropy cost (PyTorch's "
+    "BCEWithLogitsLoss)",
+    "sigmoid": "one sigmoid output p for class 1: read as two softmax neurons (-z/2, z/2), whose "
+    "probabilities are (1 - p, p)",
+    "binary": "skl2onnx's binary classifier (1 - p, p) from one sigmoid neuron: read as two "
+    "softmax neurons (-z/2, z/2), which give the same probabilities",
+}
+
+
+def _as_read(read_as: str | None, outputs: np.ndarray) -> np.ndarray:
+    """The ONNX model's output as the imported network computes it (see :func:`_network`)."""
+    if read_as == "logits":
+        e = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if read_as in ("logit", "sigmoid"):
+        p = 1 / (1 + np.exp(-outputs)) if read_as == "logit" else outputs
+        return np.concatenate([1 - p, p], axis=1)
+    return outputs
 
 
 def _recorded_config(model: Any) -> dict[str, Any] | None:
@@ -768,6 +1049,7 @@ def _compare(
     dtype: np.dtype,
     output_name: str,
     net: Network,
+    read_as: str | None,
 ) -> None:
     """Run the ONNX model with onnxruntime and the imported network on the same random images;
     refuse the import if the last layer's activations differ by more than rounding."""
@@ -781,6 +1063,8 @@ def _compare(
         raise DigitnetError(f"{path}: onnxruntime cannot run the model ({reason})") from None
     expected = net.feedforward(X.reshape(n, -1))
     outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim == 2 and outputs.shape[0] == n:
+        outputs = _as_read(read_as, outputs)
     if outputs.shape != expected.shape:
         raise DigitnetError(
             f"{path}: onnxruntime's {output_name!r} has shape {outputs.shape}, the imported "

@@ -442,8 +442,6 @@ class _DigitnetEstimator(BaseEstimator):
         w = None
         if sample_weight is not None:
             w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-            if not w.sum() > 0:
-                raise ValueError("sample_weight must not be all 0")
         seed = self._seed() if fresh else self._train_seed
         X_val = y_val = w_val = None
         if self.early_stopping and not incremental:

@@ -178,6 +178,8 @@ def test_max_iter_without_convergence_is_mlpclassifiers_convergence_warning():
     with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(2\)"):
         clf.set_params(warm_start=True, max_iter=2, tol=1e-4).fit(X, y)
     assert clf.n_iter_ == 3
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        DigitnetClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
 
 
 # -- sample weights ----------------------------------------------------------------------------

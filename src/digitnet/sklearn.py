@@ -433,6 +433,8 @@ class _DigitnetEstimator(BaseEstimator):
         self, X: Any, y: Any, sample_weight: Any, incremental: bool, classes: Any = None
     ) -> Any:
         self._check_parameters()
+        if self.early_stopping and incremental:  # as MLPClassifier: a stream has no held-out part
+            raise ValueError("partial_fit does not support early_stopping=True")
         hidden = self._hidden_sizes()
         fresh = not hasattr(self, "network_") or not (self.warm_start or incremental)
         if fresh and classes is not None:
@@ -444,7 +446,7 @@ class _DigitnetEstimator(BaseEstimator):
             w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         seed = self._seed() if fresh else self._train_seed
         X_val = y_val = w_val = None
-        if self.early_stopping and not incremental:
+        if self.early_stopping:
             stratify = Y if Y.ndim == 1 else None
             parts = train_test_split(X, Y, *([] if w is None else [w]),
                                      test_size=self.validation_fraction, random_state=seed,
@@ -469,9 +471,10 @@ class _DigitnetEstimator(BaseEstimator):
             self._train_seed = seed
             self._history, self._state = History(), TrainingState()
             self.loss_curve_: list[float] = []
-            self.validation_scores_: list[float] | None = [] if self.early_stopping else None
-            self.best_loss_: float | None = None if self.early_stopping else np.inf
-            self.best_validation_score_: float | None = -np.inf if self.early_stopping else None
+            early = self.early_stopping
+            self.validation_scores_: list[float] | None = [] if early else None
+            self.best_loss_: float | None = None if early else np.inf
+            self.best_validation_score_: float | None = -np.inf if early else None
             self._no_improvement_count, self.t_ = 0, 0
         if self._state.started and (
             self._state.optimizer_name != s.optimizer
@@ -614,8 +617,8 @@ class DigitnetClassifier(ClassifierMixin, _DigitnetEstimator):
     ) -> DigitnetClassifier:
         """One epoch on X (n, n_features), y (n,), going on from the last call. The first call
         needs ``classes``, every class the network will see (``np.unique`` of all the y's).
-        The learning rate is ``lr`` throughout (no schedule); no early stopping, no
-        convergence test."""
+        The learning rate is ``lr`` throughout (no schedule); no convergence test, and
+        ``early_stopping=True`` is refused."""
         if not hasattr(self, "network_"):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
@@ -742,7 +745,8 @@ class DigitnetRegressor(RegressorMixin, _DigitnetEstimator):
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> DigitnetRegressor:
         """One epoch on X (n, n_features), y, going on from the last call, at ``lr``
-        throughout (no schedule); no early stopping, no convergence test."""
+        throughout (no schedule); no convergence test, and ``early_stopping=True`` is
+        refused."""
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X: Any) -> np.ndarray:

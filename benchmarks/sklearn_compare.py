@@ -222,6 +222,12 @@ def defaults_markdown(defaults: list[dict]) -> list[str]:
         "| input | estimator | test accuracy (seeds 0, 1, 2) | epochs | fit s |",
         "| --- | --- | ---: | ---: | ---: |",
     ]
+    loads = [round(r["load_average"][0], 1) for r in defaults]
+    lines[5] += (
+        f" Fit times are this shared 2-core machine's under a load average of "
+        f"{', '.join(map(str, loads))} (1 minute, at the end of each input's runs): read them "
+        "side by side, not against the first table."
+    )
     for r in defaults:
         for name, runs in r["runs"].items():
             scores = [s for s, _, _ in runs]

@@ -165,6 +165,22 @@ def test_early_stopping_stops_where_mlpclassifiers_rule_stops_on_the_same_scores
     assert sklearns_stop(clf.validation_scores_, 1e-3, 4, early=True) == clf.n_iter_
 
 
+def test_a_run_the_test_stops_keeps_the_weight_average():
+    """With weight averaging, the network kept is the average, whether the run ends at
+    max_iter or the convergence test stops it: the costs recorded are the average's."""
+    X, y = blobs(150)
+    clf = DigitnetClassifier(average=0.9, tol=1e-2, n_iter_no_change=2, max_iter=500,
+                             random_state=0).fit(X, y)  # fmt: skip
+    assert clf.n_iter_ < 500
+    assert clf.network_.total_cost(X, y) == pytest.approx(clf.loss_curve_[-1] - penalty(clf))
+
+
+def penalty(clf) -> float:
+    """(lambda/2) sum w^2 of the fitted network, lambda from the default alpha."""
+    lam = 1e-4 / min(200, clf.t_ // clf.n_iter_)
+    return 0.5 * lam * sum(float((W**2).sum()) for W in clf.network_.W)
+
+
 def test_max_iter_without_convergence_is_mlpclassifiers_convergence_warning():
     X, y = blobs()
     message = r"Stochastic Optimizer: Maximum iterations \(3\) reached and the optimization"

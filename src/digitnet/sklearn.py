@@ -495,6 +495,8 @@ class _DigitnetEstimator(BaseEstimator):
                   state=self._state, sample_weight=w)  # fmt: skip
         except DigitnetError as err:
             raise ValueError(str(err)) from None
+        if watch.converged and self._state.average is not None:  # a stop keeps the average too
+            self.network_.set_parameter_vector(self._state.average)
         if val is not None:
             if watch.best_params is not None:
                 self.network_.set_parameters(watch.best_params)

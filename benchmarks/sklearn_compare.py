@@ -194,7 +194,8 @@ def write_markdown(results: list[dict], defaults: list[dict]) -> None:
         kt = statistics.median(t for _, t in r["runs"]["scikit-learn"])
         s = r["settings"]
         settings = (
-            f"hidden {s['hidden']}, eta {s['lr']:g}, batch {s['batch_size']}, {s['epochs']} epochs"
+            f"hidden {tuple(s['hidden'])}, eta {s['lr']:g}, batch {s['batch_size']}, "
+            f"{s['epochs']} epochs"
         )
         dm, km = statistics.median(d), statistics.median(k)
         lines.append(
@@ -223,10 +224,11 @@ def defaults_markdown(defaults: list[dict]) -> list[str]:
         "| --- | --- | ---: | ---: | ---: |",
     ]
     loads = [round(r["load_average"][0], 1) for r in defaults]
-    lines[5] += (
+    lines[3] += (
         f" Fit times are this shared 2-core machine's under a load average of "
         f"{', '.join(map(str, loads))} (1 minute, at the end of each input's runs): read them "
-        "side by side, not against the first table."
+        "side by side, not against the first table. Why the lessons' recipe fails on the "
+        "unscaled pixels: docs/sklearn.md, Defaults."
     )
     for r in defaults:
         for name, runs in r["runs"].items():

@@ -48,6 +48,9 @@ class Cost(Protocol):
     name: str
 
     def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float: ...
+    def each(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each example's own cost C_x (n,), float64; ``fn`` is their mean."""
+
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray: ...
     def delta(
         self,
@@ -73,6 +76,10 @@ class Quadratic:
     def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
         diff = _a_minus_y(a, y)
         return float(np.einsum("ij,ij->", diff, diff) / len(a))
+
+    def each(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        diff = _a_minus_y(a, y).astype(np.float64)
+        return np.einsum("ij,ij->i", diff, diff)
 
     def grad_a(self, a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         g = _a_minus_y(a, y, out)
@@ -109,6 +116,12 @@ class SoftmaxCrossEntropy:
         log_a = z - zmax - np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))  # log-softmax
         return float(-log_a[np.arange(len(y)), y].sum() / len(a))
 
+    def each(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        z = z.astype(np.float64)
+        zmax = z.max(axis=1, keepdims=True)
+        log_a = z - zmax - np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))
+        return -log_a[np.arange(len(y)), y]
+
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         g = np.zeros_like(a)
         rows = np.arange(len(y))
@@ -142,6 +155,10 @@ class SigmoidCrossEntropy:
         rows = np.arange(len(y))
         total = np.logaddexp(0, z).sum() - z[rows, y].sum()  # sum of -ln(1-a_j) - [y] z_j
         return float(total / len(a))
+
+    def each(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        z = z.astype(np.float64)
+        return np.logaddexp(0, z).sum(axis=1) - z[np.arange(len(y)), y]
 
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         return _a_minus_y(a, y) / (a * (1 - a) * len(a))

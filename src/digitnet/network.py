@@ -254,7 +254,7 @@ class Network:
         return self.evaluate(X, y)[0]
 
     # -- backward ------------------------------------------------------------------------------
-    def backprop(self, trace: Trace, y: np.ndarray) -> Gradients:
+    def backprop(self, trace: Trace, y: np.ndarray, weights: np.ndarray | None = None) -> Gradients:
         """The gradient of the cost (averaged over the batch) for every weight and bias.
 
         Backpropagation by the chain rule, vectorised over the batch, in four equations:
@@ -268,11 +268,15 @@ class Network:
 
         The 1/n of the average is already inside delta^(L) (see :mod:`digitnet.costs`). A dropout
         mask m multiplied a = sigma(z) m, so its neurons' sigma'(z) is multiplied by m too.
+        ``weights`` (n,), if given, scales each example's output error, and so its share of every
+        gradient (sample weights: ``digitnet.train`` passes w_x n / sum of w over the batch).
         """
         L = self.n_layers
         dW: list[np.ndarray] = [np.empty(0)] * L
         db: list[np.ndarray] = [np.empty(0)] * L
         delta = self.cost.delta(trace.z[L], trace.a[L], y)  # (1)
+        if weights is not None:
+            delta = delta * weights[:, None]
         for l in range(L, 0, -1):
             db[l - 1] = delta.sum(axis=0)  # (3)
             dW[l - 1] = delta.T @ trace.a[l - 1]  # (4)

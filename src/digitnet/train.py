@@ -220,11 +220,18 @@ class ReferenceStep:
         """(cost, accuracy) of the network on X, y."""
         return self.net.evaluate(X, y)
 
-    def __call__(self, X: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator) -> None:
+    def __call__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        lr: float,
+        rng: np.random.Generator,
+        weights: np.ndarray | None = None,
+    ) -> None:
         net, config = self.net, self.config
         masks = draw_masks(net.sizes, len(X), config.dropout, rng, net.dtype)
         trace = net.trace(X, masks)
-        grads = net.backprop(trace, y)
+        grads = net.backprop(trace, y, weights)
         for W, dW in zip(net.W, grads.W, strict=True):
             dW += net.dtype.type(config.weight_decay) * W  # the L2 penalty's gradient
         dC = [g for pair in zip(grads.W, grads.b, strict=True) for g in pair]  # as parameters()
@@ -232,20 +239,26 @@ class ReferenceStep:
 
 
 def make_step(
-    net: Network, config: TrainConfig, batch_size: int, real_targets: bool = False
+    net: Network,
+    config: TrainConfig,
+    batch_size: int,
+    real_targets: bool = False,
+    weighted: bool = False,
 ) -> Any:
     """The callable ``step(X, y, lr, rng)`` of ``config.engine`` for batches of at most
     ``batch_size`` examples; ``step.evaluate(X, y)`` measures (cost, accuracy) between epochs.
+    A ``weighted`` step takes each example's weight too: ``step(X, y, lr, rng, weights)``.
 
     The fast engine takes a small network's steps in one compiled call when it can
-    (:mod:`digitnet.engine.small`, with Numba), and otherwise with :class:`digitnet.engine.Step`.
+    (:mod:`digitnet.engine.small`, with Numba, unweighted), and otherwise with
+    :class:`digitnet.engine.Step`.
     """
     if config.engine == "reference":
         return ReferenceStep(net, config)
     from digitnet.engine import Step
     from digitnet.engine.small import SmallStep, unsupported
 
-    if not unsupported(net, config, batch_size, real_targets):
+    if not weighted and not unsupported(net, config, batch_size, real_targets):
         return SmallStep(net, config)
     return Step(net, config, batch_size)
 
@@ -294,6 +307,7 @@ def train(
     callback: Callback | None = None,
     history: History | None = None,
     state: TrainingState | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> History:
     """Train ``net`` in place on (X_train (n, n_0), y_train (n,)) and return its history.
 
@@ -308,6 +322,10 @@ def train(
     an epoch (``callback.stop_requested``) is left as it was at the end of its last whole epoch,
     the moment the state describes. Raises :class:`TrainingDiverged` (keeping the last good
     weights) if the cost becomes NaN or infinite.
+
+    ``sample_weight`` (n,), numbers >= 0, weighs each training example's cost: a mini-batch's
+    cost is sum_x w_x C_x / sum_x w_x, so an example of weight 2 counts as two copies of it
+    (exactly so when one batch holds all the data). The recorded costs stay unweighted.
     """
     config = config or TrainConfig()
     config.validate()
@@ -325,6 +343,7 @@ def train(
         _check_data(net, X, y, what)
     if len(X_train) == 0:
         raise DigitnetError("training data is empty")
+    sample_weight = _check_weights(sample_weight, len(X_train), net.dtype)
     if config.patience is not None and len(X_val) == 0:
         raise DigitnetError("patience (early stopping) needs a validation split, but it is empty")
     if config.patience is not None and y_train.ndim == 2:
@@ -345,7 +364,8 @@ def train(
     # the mini-batch is gathered into the same two arrays every step
     X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
     y_batch = np.empty((min(bs, n), *y_train.shape[1:]), y_train.dtype)
-    step = make_step(net, config, min(bs, n), real_targets=y_train.ndim == 2)
+    step = make_step(net, config, min(bs, n), real_targets=y_train.ndim == 2,
+                     weighted=sample_weight is not None)  # fmt: skip
     history.compile_seconds = getattr(step, "compile_seconds", 0.0)
     average = None
     if state is not None and state.started:
@@ -386,7 +406,12 @@ def train(
                     X = augment_batch(X, augment, rng)
                 if config.schedule == "cosine":  # eta falls within the epoch too
                     lr = config.lr_at(epoch - 1 + i / n_batches)
-                step(X, y, lr, rng)
+                if sample_weight is None:
+                    step(X, y, lr, rng)
+                else:  # w_x m / sum w: the cost's 1/m average becomes the weighted one
+                    w = sample_weight[idx]
+                    total = w.sum()
+                    step(X, y, lr, rng, w * (m / total) if total > 0 else w)
                 if average is not None:
                     average.after_step(step.optimizer.t)
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
@@ -458,6 +483,19 @@ def train(
     elif average is not None and history.stopped == "finished":
         net.set_parameters(average.average)
     return history
+
+
+def _check_weights(w: np.ndarray | None, n: int, dtype: np.dtype) -> np.ndarray | None:
+    """``sample_weight`` as (n,) of the network's dtype, or None when every weight is the same
+    (equal weights train exactly as no weights)."""
+    if w is None:
+        return None
+    w = np.asarray(w)
+    if w.shape != (n,) or not np.issubdtype(w.dtype, np.number):
+        raise DigitnetError(f"sample_weight must be {n} numbers, one per example, got {w.shape}")
+    if not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+        raise DigitnetError("sample_weight must be finite numbers >= 0, not all 0")
+    return None if np.all(w == w[0]) else w.astype(dtype)
 
 
 def _snapshot(

@@ -92,12 +92,16 @@ def backprop(
     into: Gradients | None = None,
     alpha: float = 1.0,
     beta: float = 0.0,
+    weights: np.ndarray | None = None,
 ) -> Gradients:
-    """``net.backprop(t, y)``, written as ``alpha * gradient + beta * into`` into ``into``
-    (default: the workspace's gradients, with alpha 1 and beta 0: the gradient itself)."""
+    """``net.backprop(t, y, weights)``, written as ``alpha * gradient + beta * into`` into
+    ``into`` (default: the workspace's gradients, with alpha 1 and beta 0: the gradient
+    itself)."""
     ws = ws.rows(len(y))
     into = ws.grads if into is None else into
     delta = output_error(net, t, y, ws)  # (1)
+    if weights is not None:  # each example's share, as sample weights scale it
+        delta *= weights[:, None]
     for l in range(net.n_layers, 0, -1):
         batch_sum(delta, into.b[l - 1], ws.ones, alpha, beta)  # (3)
         gemm(delta.T, t.a[l - 1], into.W[l - 1], alpha, beta)  # (4)
@@ -170,18 +174,26 @@ class Step:
         """(cost, accuracy) of the network on X, y (see :func:`evaluate`)."""
         return evaluate(self.net, self.net.as_input(X), np.asarray(y))
 
-    def __call__(self, X: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator) -> None:
+    def __call__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        lr: float,
+        rng: np.random.Generator,
+        weights: np.ndarray | None = None,
+    ) -> None:
         net, ws = self.net, self.ws
         t = trace(net, X, ws, self.dropout, rng)
         if self.velocity is not None:
             mu = self.optimizer.mu  # type: ignore[attr-defined]
-            backprop(net, t, y, ws, self.dropout, into=self.velocity, alpha=-lr, beta=mu)
+            backprop(net, t, y, ws, self.dropout, into=self.velocity, alpha=-lr, beta=mu,
+                     weights=weights)  # fmt: skip
             if self.weight_decay:  # v -= eta lambda W, the L2 penalty's share
                 for W, v in zip(net.W, self.velocity.W, strict=True):
                     axpy(-lr * self.weight_decay, W, v)
             self.optimizer.step_after_velocity(self.params)  # type: ignore[attr-defined]
             return
-        grads = backprop(net, t, y, ws, self.dropout)
+        grads = backprop(net, t, y, ws, self.dropout, weights=weights)
         if self.weight_decay:  # dC/dW += lambda W, the L2 penalty's gradient
             for W, dW, lam_W in zip(net.W, grads.W, self._decay, strict=True):
                 dW += np.multiply(W, self.weight_decay, out=lam_W)

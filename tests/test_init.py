@@ -66,14 +66,28 @@ def test_other_commands_take_the_untrained_model(tmp_path, shared_data, capsys):
     assert code == 1 and "no training history" in err
 
 
-def test_init_refuses_to_replace_a_file_or_write_into_a_folder(tmp_path, capsys):
+def test_init_replaces_only_an_untrained_model_without_force(tmp_path, capsys, shared_data):
     model = tmp_path / "m.npz"
-    model.write_bytes(b"a trained model")
-    code, _, err = run(capsys, "init", "--out", model)
-    assert code == 1 and err.count("\n") == 1 and "exists" in err and "--force" in err
-    assert model.read_bytes() == b"a trained model"
-    assert run(capsys, "init", "--out", model, "--force")[0] == 0
-    assert load_model(model)[0].sizes == [784, 16, 16, 10]
+    assert run(capsys, "init", "--out", model, "--seed", 1)[0] == 0
+    assert run(capsys, "init", "--out", model, "--seed", 2)[0] == 0  # nothing to lose
+    assert load_model(model)[1]["untrained"] == {"seed": 2}
+    trained = tmp_path / "trained.npz"
+    code = main(["train", "--layers", "784,10", "--epochs", "1", "--batch-size", "100",
+                 "--data-dir", str(shared_data), "--out", str(trained)])  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    for other in (trained, tmp_path / "notes.npz"):
+        if not other.exists():
+            other.write_bytes(b"not a model")
+        before = other.read_bytes()
+        code, _, err = run(capsys, "init", "--out", other)
+        assert code == 1 and err.count("\n") == 1 and "exists" in err and "--force" in err
+        assert other.read_bytes() == before
+    assert run(capsys, "init", "--out", trained, "--force")[0] == 0
+    assert load_model(trained)[0].sizes == [784, 16, 16, 10]
+
+
+def test_init_refuses_bad_options_in_one_line(tmp_path, capsys):
     code, _, err = run(capsys, "init", "--out", tmp_path)
     assert code == 1 and "is a folder" in err
     code, _, err = run(capsys, "init", "--layers", "784,x,10", "--out", tmp_path / "x.npz")

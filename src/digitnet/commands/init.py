@@ -50,7 +50,11 @@ def register(subparsers: Any) -> None:
         default=Path("runs/untrained.npz"),
         help="model file to write (default runs/untrained.npz)",
     )
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out even if it holds a trained model (an untrained one is replaced anyway)",
+    )
     p.set_defaults(func=run_init)
 
 
@@ -73,14 +77,28 @@ def untrained_config(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     return config, args.dataset or preset.dataset
 
 
+def _is_untrained(path: Path) -> bool:
+    """Whether ``path`` is a model file that ``digitnet init`` wrote (nothing to lose)."""
+    from digitnet.model_io import read_header
+
+    try:
+        header = read_header(path)
+    except (DigitnetError, OSError, ValueError):
+        return False
+    return "untrained" in header and not header.get("history")
+
+
 def run_init(args: argparse.Namespace) -> int:
     from digitnet.model_io import save_model
 
     out: Path = args.out
     if out.is_dir():
         raise DigitnetError(f"{out} is a folder; --out names the model file to write")
-    if out.exists() and not args.force:
-        raise DigitnetError(f"{out} exists; give --force to replace it, or another --out")
+    if out.exists() and not args.force and not _is_untrained(out):
+        raise DigitnetError(
+            f"{out} exists and is not an untrained model from digitnet init; give --force to "
+            "replace it, or another --out"
+        )
     config, dataset = untrained_config(args)
     net = Network.from_config(config, seed=args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)

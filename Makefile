@@ -48,7 +48,7 @@ docs: install
 
 # JupyterLab on the lessons' notebooks
 notebooks: install
-	$(PY) -m pip install --quiet jupyterlab
+	$(PY) -m pip install --quiet -e '.[lab]'
 	$(VENV)/bin/jupyter lab notebooks/
 
 clean:

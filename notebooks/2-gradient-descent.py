@@ -184,7 +184,7 @@ for t in (0.0, 0.5, 1.0):
 #
 # The lessons hoped that the first hidden layer would learn edges and strokes. The weights into
 # each first-layer neuron, after training: mostly blobs, noise with a faint structure. The
-# network learned *something* that works (over 90% accuracy) but **not the pattern we hoped
+# network learned *something* that works (90% accuracy or more) but **not the pattern we hoped
 # for**: it found a local minimum of the cost, nothing more.
 
 # %%

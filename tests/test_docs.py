@@ -3,7 +3,8 @@
 The builds here do not execute the notebooks (``DIGITNET_DOCS_EXECUTE=false``):
 ``tests/test_notebooks.py`` runs each of them, and ``make docs`` builds the site with them
 executed. Everything else is the real build: every page, the API reference from the docstrings,
-the benchmark reports added by ``scripts/docs_hooks.py``, and every internal link checked.
+the benchmark reports added by ``scripts/docs_hooks.py``, and every internal link checked; and
+no page loads a script, a style sheet or a picture from the network.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def test_the_site_builds_strict_with_every_page(tmp_path: Path):
     reference = (site / "reference" / "index.html").read_text()
     for name in ("Network", "TrainConfig", "landscape", "DigitnetClassifier"):
         assert name in reference
+    outside = {
+        f"{html.relative_to(site)}: {url}"
+        for html in site.rglob("*.html")
+        for url in re.findall(
+            r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', html.read_text()
+        )
+    }
+    assert not outside, f"pages that load scripts, styles or pictures from the network: {outside}"
     results = (site / "benchmarks" / "RESULTS" / "index.html").read_text()
     assert "Measured results" in results  # benchmarks/RESULTS.md, added by the hook
 

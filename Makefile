@@ -6,17 +6,19 @@ PY := $(VENV)/bin/python
 SHARED_DATA := $(abspath ../shared/data)
 export DIGITNET_DATA ?= $(if $(wildcard $(SHARED_DATA)/mnist),$(SHARED_DATA),)
 
-.PHONY: demo test install install-test lint bench experiments clean test-pythons
+.PHONY: demo test install install-test lint bench experiments docs notebooks clean test-pythons
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# what the README's next steps need: the compiled small step, the sweep engine the experiments
+# run on, and a Jupyter kernel for the lessons' notebooks
 install: $(PY)
-	$(PY) -m pip install --quiet -e '.[fast]'
+	$(PY) -m pip install --quiet -e '.[fast,sweep,notebooks]'
 
 install-test: $(PY)
-	$(PY) -m pip install --quiet -e '.[test,sklearn,onnx,sweep,fast,tracking]'
+	$(PY) -m pip install --quiet -e '.[test,sklearn,onnx,sweep,fast,tracking,notebooks,docs]'
 	# the browser test drives Debian's chromium (Playwright's own browser download cannot work here)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
@@ -50,8 +52,18 @@ test-pythons:
 
 # every experiment of docs/experiments/ at full size, on a Dask LocalCluster of one worker per core
 experiments: install
-	$(PY) -m pip install --quiet -e '.[sweep]'
 	$(PY) -m digitnet experiment all -o docs/experiments
 
+# the docs site, into site/: strict (a broken link or missing page fails), offline, the notebooks
+# executed (DIGITNET_DOCS_EXECUTE=false skips that)
+docs: install
+	$(PY) -m pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+# JupyterLab on the lessons' notebooks
+notebooks: install
+	$(PY) -m pip install --quiet -e '.[lab]'
+	$(VENV)/bin/jupyter lab notebooks/
+
 clean:
-	rm -rf $(VENV) .venv-3.* build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* build dist site .cache src/*.egg-info .pytest_cache .ruff_cache

@@ -1,8 +1,10 @@
-"""README.md runs as written: every ```sh and ```python block, in order, in one temporary folder.
+"""README.md and the docs' how-to pages run as written: every ```sh and ```python block, in order,
+in one temporary folder.
 
+The pages run are DOCUMENTS, in that order: the README, then the pages it sends a new user to.
 The folder is what a new user has after ``make demo`` in a fresh clone: the virtual environment
 ``.venv`` (a link to the one running this test) and the example photos of ``docs/photo-digits/``
-(copied). The blocks run in README order, so a model written by one block is there for the next.
+(copied). The blocks run in order, so a model written by one block is there for the next.
 Python blocks run with the venv's python; shell blocks with ``bash -e``, ``.venv/bin`` first on
 PATH (what ``. .venv/bin/activate`` gives). Full MNIST and Fashion-MNIST come from the shared data
 through ``$DIGITNET_DATA`` (missing data fail the test, as everywhere in this suite); the dataset
@@ -10,9 +12,11 @@ cache is a folder of this test.
 
 Nothing is changed or left out silently. What the test changes in a line before running it is in
 REWRITES; what it does not run is in EXCEPTIONS; what it runs differently (in the background, or
-stopped with Ctrl-C) is in SERVERS and INTERRUPTED. Every entry must match the README, so the
-tables cannot go stale; every other line must exit 0. A failure names the block (its first line
-and line number in README.md), the line, and the tail of its output.
+stopped with Ctrl-C) is in SERVERS and INTERRUPTED. Every entry must match a page, so the
+tables cannot go stale; every other line must exit 0. Where a Python line says what it prints
+(a comment ending ``prints VALUE``), the block's output must hold that line, in order, and such a
+block must run unchanged. A failure names the page, the block (its first line and line number),
+the line, and the tail of its output.
 """
 
 from __future__ import annotations
@@ -41,6 +45,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
+# The pages whose blocks run, in this order (a later page may use what an earlier one wrote).
+DOCUMENTS = [
+    "README.md",
+    "docs/getting-started.md",
+    "docs/how-to/cli.md",
+    "docs/how-to/views.md",
+    "docs/how-to/web-app.md",
+    "docs/how-to/sklearn.md",
+    "docs/how-to/onnx.md",
+    "docs/how-to/sweeps.md",
+    "docs/how-to/experiments.md",
+]
+README_MAX_LINES = 150  # the README is the front door; the rest lives in docs/
+# "# ... prints VALUE" at the end of a Python line: the block prints the line VALUE
+PRINTS = re.compile(r"#.*\bprints (.+?)\s*$")
 
 # (pattern, replacement, why). Applied in this order with re.sub to each shell command (its
 # continuation lines joined, its comment removed) and to each Python block's text. {port},
@@ -55,12 +74,12 @@ REWRITES: list[tuple[str, str, str]] = [
     (
         r"--epochs \d+",
         "--epochs 1",
-        "1 epoch instead of the README's number: the test checks that lines run, not accuracy",
+        "1 epoch instead of the page's number: the test checks that lines run, not accuracy",
     ),
     (
         r"^digitnet train --preset modern --out runs/modern\.npz$",
         r"\g<0> --epochs 2",
-        "2 epochs, so that Ctrl-C (INTERRUPTED) stops it after the first and the README's "
+        "2 epochs, so that Ctrl-C (INTERRUPTED) stops it after the first and the page's "
         "--resume line has a run to continue",
     ),
     (
@@ -111,23 +130,24 @@ SERVERS: dict[str, str] = {
 }
 
 # Shell commands stopped with Ctrl-C (SIGINT to their pid) once the file named here exists; they
-# must exit 130 and print, as the way to resume, the README's next command.
+# must exit 130 and print, as the way to resume, the page's next command.
 INTERRUPTED: dict[str, tuple[str, str]] = {
     "digitnet train --preset modern --out runs/modern.npz": (
         "runs/modern.checkpoint.npz",
-        "the README's next line resumes it 'after Ctrl-C'",
+        "the page's next line resumes it 'after Ctrl-C'",
     ),
 }
 
 LANGUAGES = {"sh": "shell", "bash": "shell", "python": "python"}
-TIMEOUT = 600  # seconds for one segment; the whole README runs in about a minute
+TIMEOUT = 600  # seconds for one segment
 
 
 @dataclass
 class Block:
     lang: str
-    line: int  # README.md line of the block's first line of code
+    line: int  # the page's line of the block's first line of code
     text: str
+    path: str = "README.md"  # the page, relative to the repository
 
     @property
     def first(self) -> str:
@@ -136,26 +156,40 @@ class Block:
 
 @dataclass
 class Command:
-    line: int  # README.md line where the command starts
-    text: str  # as in the README: continuation lines joined, comment removed
+    line: int  # the page's line where the command starts
+    text: str  # as on the page: continuation lines joined, comment removed
 
 
-def readme_blocks() -> list[Block]:
+def blocks_of(path: str) -> list[Block]:
     blocks: list[Block] = []
     lang: str | None = None
     start, lines = 0, []
-    for number, line in enumerate(README.read_text().splitlines(), 1):
+    for number, line in enumerate((REPO / path).read_text().splitlines(), 1):
         if lang is None:
             fence = re.match(r"^```(\S*)\s*$", line)
             if fence:
                 lang, start, lines = fence.group(1), number + 1, []
         elif line.startswith("```"):
-            blocks.append(Block(lang, start, "\n".join(lines) + "\n"))
+            blocks.append(Block(lang, start, "\n".join(lines) + "\n", path))
             lang = None
         else:
             lines.append(line)
-    assert lang is None, f"README.md: the block opened before line {start} is never closed"
+    assert lang is None, f"{path}: the block opened before line {start} is never closed"
     return blocks
+
+
+def readme_blocks() -> list[Block]:
+    return blocks_of("README.md")
+
+
+def printed_claims(block: Block) -> list[tuple[int, str]]:
+    """(page line, the line printed) for each Python line that says what it prints."""
+    claims = []
+    for i, line in enumerate(block.text.splitlines()):
+        match = PRINTS.search(line)
+        if match:
+            claims.append((block.line + i, match.group(1)))
+    return claims
 
 
 def shell_commands(block: Block) -> list[Command]:
@@ -213,12 +247,13 @@ def tail(text: str, lines: int = 30) -> str:
 
 
 class Runner:
-    """Runs the README's blocks in ``work``; collects every failure's report."""
+    """Runs the pages' blocks in ``work``; collects every failure's report."""
 
     def __init__(self, work: Path, env: dict[str, str], mirror: str, data: Path) -> None:
         self.work, self.env, self.mirror, self.data = work, env, mirror, data
         self.used: set[str] = set()
-        self.log: list[tuple[int, str, float]] = []  # (README line, what ran, seconds)
+        self.log: list[tuple[str, int, str, float]] = []  # (page, line, what ran, seconds)
+        self.page = "README.md"  # the page whose blocks are running
         self.logs = work.parent / "logs"
         self.logs.mkdir()
 
@@ -230,8 +265,8 @@ class Runner:
 
     def failure(self, block: Block, line: int, what: str, out: str, err: str = "") -> str:
         return (
-            f"README.md line {block.line}: the {block.lang} block starting {block.first!r}, "
-            f"at README.md line {line}: {what}\n"
+            f"{block.path} line {block.line}: the {block.lang} block starting {block.first!r}, "
+            f"at {block.path} line {line}: {what}\n"
             f"--- stdout (tail) ---\n{tail(out)}\n--- stderr (tail) ---\n{tail(err)}"
         )
 
@@ -250,21 +285,44 @@ class Runner:
         except subprocess.TimeoutExpired as err:
             out = err.stdout.decode() if isinstance(err.stdout, bytes) else err.stdout or ""
             result = subprocess.CompletedProcess(argv, -1, out, f"timed out after {TIMEOUT} s")
-        self.log.append((line, label, time.monotonic() - start))
+        self.log.append((self.page, line, label, time.monotonic() - start))
         return result
 
     def python_block(self, block: Block) -> str | None:
         code = self.fill(block.text)
+        claims = printed_claims(block)
+        if claims and code != block.text:
+            return self.failure(
+                block,
+                claims[0][0],
+                "this block says what it prints, so it must run as written, but the test "
+                f"rewrote it (REWRITES); it would have run:\n{code}",
+                "",
+            )
         result = self.run([sys.executable, "-"], block.line, "python block", stdin=code)
         if result.returncode != 0:
             return self.failure(
                 block,
                 block.line,
-                f"python exited {result.returncode} (<stdin> line N is README.md line "
+                f"python exited {result.returncode} (<stdin> line N is {block.path} line "
                 f"{block.line} + N - 1); it ran:\n{code}",
                 result.stdout,
                 result.stderr,
             )
+        printed = [line.strip() for line in result.stdout.splitlines()]
+        at = 0
+        for line, expected in claims:
+            try:
+                at = printed.index(expected, at) + 1
+            except ValueError:
+                return self.failure(
+                    block,
+                    line,
+                    f"the page says this prints {expected!r}, but no line of the output (after "
+                    "the previous claim's) is that",
+                    result.stdout,
+                    result.stderr,
+                )
         return None
 
     def shell_block(self, block: Block) -> str | None:
@@ -292,7 +350,7 @@ class Runner:
         for i, command in enumerate(commands):
             if command.text in EXCEPTIONS:
                 self.used.add(command.text)
-                self.log.append((command.line, f"not run: {command.text}", 0.0))
+                self.log.append((self.page, command.line, f"not run: {command.text}", 0.0))
                 continue
             server = next((p for p in SERVERS if re.search(p, command.text)), None)
             if server is not None or command.text in INTERRUPTED:
@@ -358,7 +416,9 @@ class Runner:
                     problem = problem or "Ctrl-C did not stop it within 30 s"
             if problem is None and proc.returncode not in (0, 130):
                 problem = f"after Ctrl-C it exited {proc.returncode}"
-        self.log.append((command.line, f"{text} (served, then Ctrl-C)", time.monotonic() - start))
+        self.log.append(
+            (self.page, command.line, f"{text} (served, then Ctrl-C)", time.monotonic() - start)
+        )
         if problem:
             return self.failure(
                 block, command.line, f"{text}: {problem}", out.read_text(), err.read_text()
@@ -385,12 +445,12 @@ class Runner:
             proc.kill()
             proc.wait()
             problem = "Ctrl-C did not stop it within 60 s"
-        self.log.append((command.line, f"{text} (Ctrl-C)", time.monotonic() - start))
+        self.log.append((self.page, command.line, f"{text} (Ctrl-C)", time.monotonic() - start))
         hint = re.search(r"resume with: (.+)$", err.read_text(), re.MULTILINE)
         if problem is None and proc.returncode != 130:
             problem = f"after Ctrl-C it exited {proc.returncode}, not 130"
         elif problem is None and (hint is None or hint.group(1).strip() != following):
-            problem = f"it should print 'resume with: {following}', the README's next line"
+            problem = f"it should print 'resume with: {following}', the page's next line"
         if problem:
             return self.failure(
                 block, command.line, f"{text}: {problem}", out.read_text(), err.read_text()
@@ -399,7 +459,7 @@ class Runner:
 
 
 @pytest.mark.slow
-def test_readme_runs_as_written(shared_data: Path, tmp_path: Path) -> None:
+def test_readme_and_docs_run_as_written(shared_data: Path, tmp_path: Path) -> None:
     work = tmp_path / "clone"
     work.mkdir()
     (work / ".venv").symlink_to(sys.prefix, target_is_directory=True)
@@ -411,24 +471,57 @@ def test_readme_runs_as_written(shared_data: Path, tmp_path: Path) -> None:
         DIGITNET_DATA=str(shared_data),
         DIGITNET_CACHE=str(tmp_path / "cache"),
     )
-    blocks = readme_blocks()
-    unknown = [f"line {b.line}: ```{b.lang}" for b in blocks if b.lang not in LANGUAGES]
-    assert not unknown, f"README.md blocks this test does not know how to run: {unknown}"
+    pages = {path: blocks_of(path) for path in DOCUMENTS}
+    blocks = [block for page in pages.values() for block in page]
+    unknown = [f"{b.path} line {b.line}: ```{b.lang}" for b in blocks if b.lang not in LANGUAGES]
+    assert not unknown, f"blocks this test does not know how to run: {unknown}"
     assert {LANGUAGES[b.lang] for b in blocks} == {"shell", "python"}
+    empty = [path for path, page in pages.items() if not page]
+    assert not empty, f"pages in DOCUMENTS without a block to run: {empty}"
 
     with local_mirror(shared_data) as mirror:
         runner = Runner(work, env, mirror, shared_data)
         for block in blocks:
+            runner.page = block.path
             if LANGUAGES[block.lang] == "python":
                 problem = runner.python_block(block)
             else:
                 problem = runner.shell_block(block)
             assert problem is None, problem
 
-    print("\n".join(f"README.md:{line:<4} {s:6.1f} s  {what}" for line, what, s in runner.log))
+    print("\n".join(f"{p}:{line:<4} {s:6.1f} s  {what}" for p, line, what, s in runner.log))
     tables = [p for p, _, _ in REWRITES] + list(EXCEPTIONS) + list(SERVERS) + list(INTERRUPTED)
     stale = [entry for entry in tables if entry not in runner.used]
-    assert not stale, f"table entries that no longer match any README line: {stale}"
+    assert not stale, f"table entries that no longer match any page's line: {stale}"
+
+
+def test_printed_claims_are_found_and_must_match(tmp_path: Path) -> None:
+    """The sklearn page states the numbers it prints (issue 24: they had drifted); a claim that
+    the output does not hold fails, naming the page and the line."""
+    claims = [c for b in blocks_of("docs/how-to/sklearn.md") for c in printed_claims(b)]
+    assert [value for _, value in claims][:2] == ["0.9113", "[0.879 0.891 0.877]"]
+    (tmp_path / "work").mkdir()
+    runner = Runner(tmp_path / "work", dict(os.environ), "", tmp_path)
+    wrong = runner.python_block(Block("python", 10, "print(1 + 1)  # prints 3\n", "docs/x.md"))
+    assert wrong and "docs/x.md line 10" in wrong and "prints '3'" in wrong
+    assert runner.python_block(Block("python", 1, "print(1 + 1)  # prints 2\n")) is None
+    rewritten = runner.python_block(Block("python", 1, "f(epochs=30)  # prints 2\n"))
+    assert rewritten and "must run as written" in rewritten
+
+
+def test_readme_is_short_and_its_links_exist() -> None:
+    text = README.read_text()
+    lines = text.splitlines()
+    assert len(lines) <= README_MAX_LINES, (
+        f"README.md has {len(lines)} lines, more than {README_MAX_LINES}: move detail to docs/"
+    )
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    local = [link.split("#")[0] for link in links if not re.match(r"[a-z]+:", link)]
+    assert len(local) >= 10
+    missing = [link for link in local if link and not (REPO / link).exists()]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
+    for path in DOCUMENTS[1:]:
+        assert f"]({path})" in text, f"README.md does not link to {path}, whose blocks run here"
 
 
 def test_first_python_block_imports_only_from_digitnet() -> None:

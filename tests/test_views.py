@@ -437,6 +437,30 @@ def test_slice_gradient_of_a_plane_holding_the_gradient():
     assert views.slice_gradient(np.zeros(50), d1, d2)[1] == 0.0
 
 
+def test_landscape_draws_more_paths_on_the_same_plane(trained):
+    """``paths``: another trajectory projected onto the plane chosen from ``trajectory``; a point
+    on the plane lands at its own (alpha, beta)."""
+    net, _, trajectory, data = trained
+    theta = net.parameter_vector().astype(np.float64)
+    X, y = data.X_train[:100], data.y_train[:100]
+    plain = views.landscape(net, X, y, trajectory=trajectory, steps=5)
+    render(plain)
+    d1, d2 = random_directions(net, seed=0)
+    other = np.stack([theta + 0.5 * d1, theta - 0.25 * d2])
+    fig = views.landscape(net, X, y, steps=5, directions="random", paths={"full batch": other})
+    render(fig)
+    line = next(x for x in fig.axes[1].lines if x.get_label() == "full batch")
+    np.testing.assert_allclose(line.get_xdata(), [0.5, 0.0], atol=1e-6)
+    np.testing.assert_allclose(line.get_ydata(), [0.0, -0.25], atol=1e-6)
+    with_both = views.landscape(net, X, y, trajectory=trajectory, steps=5, paths={"b": other})
+    surface = [c.get_array() for c in with_both.axes[1].collections if c.get_array() is not None]
+    assert surface and np.array_equal(
+        surface[0], next(c.get_array() for c in plain.axes[1].collections)
+    )  # the plane and grid come from ``trajectory``, not the extra paths
+    with pytest.raises(DigitnetError, match="13002 parameters"):
+        views.landscape(net, X, y, paths={"bad": [[0.0, 1.0]]})
+
+
 def test_views_use_no_pyplot_and_say_what_is_wrong(trained):
     net, _, _, data = trained
     with pytest.raises(DigitnetError, match="784"):

@@ -20,6 +20,7 @@ from digitnet.errors import DigitnetError
 # Modules that add subcommands, in the order they appear in ``digitnet --help``.
 COMMAND_MODULES = [
     "digitnet.commands.train",
+    "digitnet.commands.init",
     "digitnet.commands.evaluate",
     "digitnet.data.cli",
     "digitnet.commands.serve",

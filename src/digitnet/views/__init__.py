@@ -1,7 +1,8 @@
 """See inside the network: the lessons' pictures, computed from a real network.
 
 Each view is a function returning a :class:`matplotlib.figure.Figure` (built without pyplot, so
-it is safe in a server and in tests; Jupyter displays it as it is). Every one of them reads the
+it is safe in a server and in tests; Jupyter displays it once its inline backend is on, by
+``%matplotlib inline`` or a first pyplot figure). Every one of them reads the
 network's own forward trace, ``net.trace(X)`` (each layer's z and a, one row per image); none
 has a forward pass of its own.
 

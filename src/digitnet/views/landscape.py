@@ -27,7 +27,7 @@ holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -40,6 +40,7 @@ from digitnet.train import Callback, EpochRecord
 from digitnet.views._common import check_examples, new_figure
 
 DIRECTIONS = ("auto", "random", "pca")
+PATH_COLOURS = ("#17becf", "#e377c2", "#bcbd22")  # the extra paths' lines, in turn
 
 
 class TrajectoryRecorder(Callback):
@@ -234,6 +235,16 @@ def costs_at(
     return values
 
 
+def _as_path(net: Network, trajectory: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    path = np.asarray(trajectory, dtype=np.float64)
+    if path.ndim != 2 or path.shape[1] != net.n_params or len(path) == 0:
+        raise DigitnetError(
+            f"the trajectory has shape {path.shape}, but this network needs one vector of "
+            f"{net.n_params} parameters per snapshot"
+        )
+    return path
+
+
 def landscape(
     net: Network,
     X: np.ndarray,
@@ -243,6 +254,7 @@ def landscape(
     span: float = 1.0,
     directions: str = "auto",
     seed: int = 0,
+    paths: Mapping[str, Sequence[Sequence[float]] | np.ndarray] | None = None,
 ) -> Figure:
     """The cost surface around the trained weights as a 3-D surface and a contour map.
 
@@ -253,6 +265,9 @@ def landscape(
     slice's costs dashed beside it where they differ. The map's red arrow is -grad C on (X, y)
     at the trained weights, projected onto the plane (:func:`slice_gradient`); the legend says
     what share of the gradient the plane holds.
+    ``paths`` names more trajectories (T_i, n_params) to draw on the same plane (say,
+    full-batch descent beside SGD's); the plane and the grid are still chosen from ``trajectory``
+    alone.
     """
     X = check_examples(net, X, y)
     y = np.asarray(y)
@@ -263,12 +278,8 @@ def landscape(
     theta = net.parameter_vector().astype(np.float64)
     path = None
     if trajectory is not None and len(trajectory):
-        path = np.asarray(trajectory, dtype=np.float64)
-        if path.ndim != 2 or path.shape[1] != net.n_params:
-            raise DigitnetError(
-                f"the trajectory has shape {path.shape}, but this network needs one vector of "
-                f"{net.n_params} parameters per snapshot"
-            )
+        path = _as_path(net, trajectory)
+    extra = {name: _as_path(net, p) for name, p in (paths or {}).items()}
     if directions == "auto":
         directions = "pca" if path is not None and len(path) >= 3 else "random"
     if directions == "pca":
@@ -365,6 +376,11 @@ def landscape(
         captured,
         0.3 * min(a_range[1] - a_range[0], b_range[1] - b_range[0]),
     )
+    for i, (name, other) in enumerate(extra.items()):
+        xy = project(theta, other, d1, d2)
+        colour = PATH_COLOURS[i % len(PATH_COLOURS)]
+        ax.plot(xy[:, 0], xy[:, 1], color=colour, linewidth=1.2, marker="o", markersize=3,
+                label=name)  # fmt: skip
     ax.set_xlabel(axis_names[0], fontsize=9)
     ax.set_ylabel(axis_names[1], fontsize=9)
     ax.set_title(f"cost map ({directions} directions)", fontsize=10)

@@ -62,7 +62,11 @@ class TrainConfig:
             ("batch_size", self.batch_size >= 1, "must be at least 1"),
             ("lr", math.isfinite(self.lr) and self.lr > 0, "must be a positive number"),
             ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
-            ("weight_decay", self.weight_decay >= 0, "must not be negative"),
+            (
+                "weight_decay",
+                math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+                "must be a finite number >= 0",
+            ),
             ("dropout", 0 <= self.dropout < 1, "must be in [0, 1)"),
             ("average", 0 <= self.average < 1, "must be in [0, 1)"),
             ("step_every", self.step_every >= 1, "must be at least 1"),

@@ -154,7 +154,7 @@ def recipe_from_args(args: argparse.Namespace) -> dict[str, Any]:
     network = dict(preset.network)
     training = dict(preset.training)
     augment = preset.augment
-    if args.layers:
+    if args.layers is not None:
         try:
             network["sizes"] = [int(s) for s in args.layers.split(",")]
         except ValueError:

@@ -578,3 +578,33 @@ def _alive(pid: int) -> bool:
         Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else ""
     )
     return state != "Z"  # a zombie has ended
+
+
+def test_a_scheduler_address_where_something_else_answers_is_one_line(env, tmp_path):
+    """A server that is not Dask's (here one that sends bytes Dask reads as a size of exabytes)."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        for _ in range(3):  # the probe, and whatever else connects
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"\x31\x2f" * 512)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        db = tmp_path / "s.db"
+        out = digitnet(
+            [*ARGV, "--db", str(db), "--scheduler", f"tcp://127.0.0.1:{port}", "--timeout", "3"],
+            env,
+        )
+    finally:
+        server.close()
+    one_clean_line(out, f"at tcp://127.0.0.1:{port}: what answers there does not speak Dask")
+    assert not db.exists()

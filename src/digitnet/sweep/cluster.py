@@ -93,9 +93,10 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
     logging.getLogger("distributed").setLevel(logging.CRITICAL)  # failures are reported here
     cluster = None
     if scheduler:
+        _probe(scheduler, timeout)
         try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as err:
+        except Exception as err:
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise DigitnetError(
                 f"cannot reach the Dask scheduler at {scheduler}: {reason}"
@@ -129,6 +130,31 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _probe(scheduler: str, timeout: float) -> None:
+    """One line unless something at ``scheduler`` answers Dask's handshake within ``timeout``.
+
+    A ``Client`` that fails to connect leaves an object whose clean-up waits and prints a
+    traceback when it is collected; a bare connection leaves nothing behind."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await connect(scheduler, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(handshake())
+    except (OSError, TimeoutError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DigitnetError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
+    except Exception as err:  # whatever the decoder makes of a stranger's bytes
+        raise DigitnetError(
+            f"cannot reach the Dask scheduler at {scheduler}: what answers there does not speak "
+            f"Dask's protocol ({type(err).__name__})"
+        ) from None
 
 
 @contextmanager

@@ -580,21 +580,30 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has ended
 
 
-def test_a_scheduler_address_where_something_else_answers_is_one_line(env, tmp_path):
-    """A server that is not Dask's (here one that sends bytes Dask reads as a size of exabytes)."""
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        (b"\x31\x2f" * 512, "what answers there does not speak Dask"),  # a size of exabytes
+        (b"", "did not answer Dask's handshake"),  # takes the connection, says nothing
+    ],
+    ids=["garbage", "silent"],
+)
+def test_a_scheduler_address_where_something_else_answers_is_one_line(reply, words, env, tmp_path):
     import threading
 
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
+    held = []
 
     def answer() -> None:
-        for _ in range(3):  # the probe, and whatever else connects
+        while True:
             try:
                 conn, _ = server.accept()
             except OSError:
                 return
-            with conn:
-                conn.sendall(b"\x31\x2f" * 512)
+            held.append(conn)
+            if reply:
+                conn.sendall(reply)
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
@@ -606,5 +615,7 @@ def test_a_scheduler_address_where_something_else_answers_is_one_line(env, tmp_p
         )
     finally:
         server.close()
-    one_clean_line(out, f"at tcp://127.0.0.1:{port}: what answers there does not speak Dask")
+        for conn in held:
+            conn.close()
+    one_clean_line(out, f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}: ", words)
     assert not db.exists()

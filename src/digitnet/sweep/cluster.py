@@ -133,22 +133,46 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
 
 
 def _probe(scheduler: str, timeout: float) -> None:
-    """One line unless something at ``scheduler`` answers Dask's handshake within ``timeout``.
+    """One line unless something at ``scheduler`` takes a TCP connection within ``timeout``
+    seconds and answers Dask's handshake.
 
     A ``Client`` that fails to connect leaves an object whose clean-up waits and prints a
-    traceback when it is collected; a bare connection leaves nothing behind."""
+    traceback when it is collected; plain sockets, each closed, leave nothing behind."""
     import asyncio
 
     from distributed.comm import connect
+    from distributed.comm.addressing import get_address_host_port
 
-    async def handshake() -> None:
-        comm = await connect(scheduler, timeout=timeout)
-        await comm.close()
+    host, port = get_address_host_port(scheduler)
+    deadline = time.monotonic() + timeout
+    while True:  # the scheduler may still be starting: try again until the deadline
+        try:
+            with socket.create_connection((host, port), timeout=max(0.1, timeout / 4)):
+                break
+        except OSError as err:
+            if time.monotonic() + 0.1 >= deadline:
+                reason = err.strerror or str(err) or type(err).__name__
+                raise DigitnetError(
+                    f"cannot reach the Dask scheduler at {scheduler}: {reason} (after "
+                    f"{timeout:g} s)"
+                ) from None
+            time.sleep(0.1)
+
+    async def handshake(seconds: float) -> None:
+        async def exchange() -> None:
+            comm = await connect(scheduler, timeout=seconds)
+            await comm.close()
+
+        await asyncio.wait_for(exchange(), seconds)  # a silent peer's handshake never ends
 
     try:
-        asyncio.run(handshake())
-    except (OSError, TimeoutError, ValueError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        asyncio.run(handshake(max(1.0, deadline - time.monotonic())))
+    except (OSError, TimeoutError) as err:
+        reason = (
+            str(err).splitlines()[0]
+            if str(err)
+            else f"it took the connection but did not answer Dask's handshake in {timeout:g} s"
+        )
         raise DigitnetError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
     except Exception as err:  # whatever the decoder makes of a stranger's bytes
         raise DigitnetError(

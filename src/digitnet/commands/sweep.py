@@ -5,7 +5,13 @@ combination of ``--grid`` values, ``--random`` samples and ``--seeds``, on a Das
 (one single-threaded worker process per core) or on the cluster of ``--scheduler ADDRESS``. Each
 finished run is one row of the ``--db`` file. Rerunning the same command skips the runs already
 there; the first Ctrl-C (or SIGTERM) hands out no more runs, waits for those in flight and says
-how to continue, a second one cancels them. Everything is checked before any run starts.
+how to continue, a second one cancels them on the workers. Everything is checked before any run
+starts, each number against its limit (:data:`MAX_TIMEOUT`, :data:`digitnet.sweep.plan.MAX_RUNS`,
+:data:`digitnet.sweep.plan.MAX_SEED`, :data:`WORKERS_PER_CORE`).
+
+One driver writes a database at a time: it records its pid and host there, renews a heartbeat
+every few seconds, and notes each run it hands out. A new driver finds the runs of one that died
+(killed, or its machine gone) and cancels them on the workers before it starts its own.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import signal
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -25,12 +32,34 @@ from pathlib import Path
 from typing import Any
 
 from digitnet.commands import positive_int
-from digitnet.commands.train import add_training_options, load_data, recipe_from_args
+from digitnet.commands.train import (
+    TRAINING_OPTIONS,
+    add_training_options,
+    load_data,
+    make_config,
+    recipe_from_args,
+)
 from digitnet.errors import DigitnetError
+from digitnet.presets import get_preset
 from digitnet.sweep import plan, store
 from digitnet.sweep.plan import RunSpec, describe
 
 DEFAULT_DB = Path("runs/sweep.db")
+MAX_TIMEOUT = 3600.0  # seconds --timeout may wait for the scheduler and its first worker
+WORKERS_PER_CORE = 4  # --workers at most this many LocalCluster processes per core
+
+
+def timeout_seconds(text: str) -> float:
+    """``--timeout``: a number of seconds in (0, :data:`MAX_TIMEOUT`]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {text!r}"
+        )
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -88,13 +117,18 @@ def register(subparsers: Any) -> None:
         "--log-dir", type=Path, help="also log each run to DIR/RUN-ID/ (see docs/tracking.md)"
     )
     c = run.add_argument_group("cluster")
-    c.add_argument("--workers", type=positive_int, help="LocalCluster processes (default: cores)")
+    c.add_argument(
+        "--workers",
+        type=positive_int,
+        help=f"LocalCluster processes (default: cores; at most {WORKERS_PER_CORE} per core)",
+    )
     c.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler instead")
     c.add_argument(
         "--timeout",
-        type=float,
+        type=timeout_seconds,
         default=10.0,
-        help="seconds to wait for the scheduler and its first worker (default 10)",
+        help="seconds to wait for the scheduler and its first worker (default 10, at most "
+        f"{MAX_TIMEOUT:g})",
     )
     run.set_defaults(func=run_sweep)
 
@@ -121,13 +155,42 @@ def plan_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str],
         raise DigitnetError("--workers sizes a LocalCluster; with --scheduler, its workers run")
     if args.seeds is not None and args.seed is not None:
         raise DigitnetError("give the seeds with --seeds alone, not --seed as well")
+    if args.workers:
+        from digitnet.sweep.cluster import default_workers
+
+        cores = default_workers()
+        if args.workers > WORKERS_PER_CORE * cores:
+            raise DigitnetError(
+                f"--workers {args.workers}: at most {WORKERS_PER_CORE * cores} on this machine "
+                f"({WORKERS_PER_CORE} per core, and it has {cores})"
+            )
+    if args.scheduler:
+        from digitnet.sweep.cluster import check_address
+
+        check_address(args.scheduler)
+    if args.seed is not None:
+        plan.check_seed(args.seed, "--seed")
     base = recipe_from_args(args)
+    _check_training_options(args, base)
     base["train_images"] = args.train_images
     grid = [plan.parse_grid(text) for text in args.grid]
     random = [plan.parse_random(text) for text in args.random]
     seeds = plan.parse_seeds(args.seeds) if args.seeds is not None else [args.seed or 0]
     runs = plan.plan_runs(base, grid, random, args.samples, seeds, args.output is not None)
     return base, [a.name for a in grid + random], runs
+
+
+def _check_training_options(args: argparse.Namespace, base: dict[str, Any]) -> None:
+    """One line naming the flag of a training option whose value is out of its range."""
+    preset = dict(get_preset(base["preset"]).training)
+    for name in TRAINING_OPTIONS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        try:
+            make_config({**preset, name: value}, None)
+        except DigitnetError as err:
+            raise DigitnetError(f"--{name.replace('_', '-')} {value}: {err}") from None
 
 
 def _check_writable(folder: Path, what: str) -> None:
@@ -144,9 +207,10 @@ def models_folder(db: Path) -> Path:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
+    db: Path = args.db
+    store.is_file(db)  # a folder, a device or a pipe is refused before any work
     base, swept, runs = plan_from_args(args)
     identity = plan.base_identity(base, swept)
-    db: Path = args.db
     done = store.check(db, identity)
     todo = [r for r in runs if r.id not in done]
     print(
@@ -181,14 +245,43 @@ def run_sweep(args: argparse.Namespace) -> int:
     with cluster.connect(args.scheduler, args.workers, args.timeout) as client:
         print(f"cluster: {cluster.describe_cluster(client)}", flush=True)
         conn = store.open_for_writing(db, identity, data_meta)
+        me = store.Driver.me(uuid.uuid4().hex, client.scheduler.address)
         try:
-            return _execute(args, client, todo, data, conn)
+            _cancel_orphans(client, store.claim(conn, me))
+            with store.Heartbeat(db, me) as heartbeat:
+                return _execute(args, client, todo, data, conn, me, heartbeat)
         finally:
+            try:
+                store.release(conn, me)
+            except DigitnetError:  # the disk is full, say: the lease runs out by itself
+                pass
             conn.close()
 
 
+def _cancel_orphans(client: Any, orphans: list[store.Orphan]) -> None:
+    """Cancel on the workers the runs dead drivers handed out, and say so."""
+    from digitnet.sweep import cluster
+
+    if not orphans:
+        return
+    cluster.cancel_keys(client, [o.key for o in orphans])
+    drivers = ", ".join(sorted({o.driver.describe() for o in orphans}))
+    n = len(orphans)
+    print(
+        f"cancelled {n} run{'s' * (n != 1)} on the workers that the sweep of {drivers} handed "
+        f"out and never recorded (it ended); they run again here",
+        flush=True,
+    )
+
+
 def _execute(
-    args: argparse.Namespace, client: Any, todo: list[RunSpec], data: Any, conn: Any
+    args: argparse.Namespace,
+    client: Any,
+    todo: list[RunSpec],
+    data: Any,
+    conn: Any,
+    me: store.Driver,
+    heartbeat: store.Heartbeat,
 ) -> int:
     from tqdm import tqdm
 
@@ -197,6 +290,11 @@ def _execute(
     db: Path = args.db
     bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=None, mininterval=0.5)
     counts = {"diverged": 0}
+    keys: dict[str, str] = {}  # run id -> the Dask key it runs as
+
+    def started(spec: RunSpec, key: str) -> None:
+        store.started(conn, me, key, spec.id)
+        keys[spec.id] = key
 
     def record(spec: RunSpec, result: dict[str, Any]) -> None:
         parameters = result.pop("parameters", None)
@@ -215,7 +313,7 @@ def _execute(
             "model": None if model is None else str(model),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        store.insert(conn, row)
+        store.insert(conn, row, keys.pop(spec.id, None))
         counts["diverged"] += result["status"] == "diverged"
         bar.update(1)
 
@@ -224,7 +322,13 @@ def _execute(
     with _stop_on_signals() as stop:
         try:
             outcome = cluster.execute(
-                client, todo, data, record, lambda: stop["requested"], want_parameters
+                client,
+                todo,
+                data,
+                record,
+                lambda: stop["requested"] or heartbeat.lost is not None,
+                want_parameters,
+                started=started,
             )
         except KeyboardInterrupt:
             bar.close()
@@ -238,6 +342,8 @@ def _execute(
         f"recorded {outcome.recorded} runs{diverged} in {db} in {seconds:.1f} s (the data "
         f"reached the workers in {outcome.scatter_seconds:.1f} s)"
     )
+    if heartbeat.lost is not None:
+        raise DigitnetError(f"{heartbeat.lost}; no more runs were handed out")
     if outcome.stopped:
         print(_continue_line("interrupted", db, conn), file=sys.stderr)
         return 130
@@ -254,7 +360,7 @@ def _execute(
 
 
 def _continue_line(what: str, db: Path, conn: Any) -> str:
-    recorded = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    recorded = store.count(conn)
     argv = sys.argv[1:]
     command = (
         shlex.join(["digitnet", *argv]) if argv[:2] == ["sweep", "run"] else "the same command"

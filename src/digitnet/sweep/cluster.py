@@ -8,6 +8,12 @@ gives each finished run to ``record`` as it arrives. A worker that dies mid-run 
 retried on another worker by the scheduler; a run that diverges comes back as a result, with
 status ``diverged``, and is not retried.
 
+A run the scheduler no longer wants stops on its worker after the mini-batch it is in (its
+callback asks the worker after each step, :class:`StopWhenCancelled`): one cancelled by its
+driver, and one whose driver died, which the scheduler forgets as soon as the driver's connection
+drops. :func:`cancel_keys` cancels the runs of a driver that died without the scheduler seeing
+it go, from the next driver.
+
 Dask is imported only inside these functions: ``import digitnet`` never loads it.
 """
 
@@ -20,6 +26,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -29,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from digitnet.errors import DigitnetError, TrainingDiverged
 from digitnet.sweep.plan import RunSpec
+from digitnet.train import Callback
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -57,6 +65,21 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def check_address(address: str) -> None:
+    """One line if ``address`` is not a scheduler address such as ``tcp://HOST:8786``."""
+    import_distributed()
+    from distributed.comm.addressing import get_address_host_port
+
+    example = "expected an address such as tcp://HOST:8786"
+    try:
+        host, port = get_address_host_port(address)
+    except (ValueError, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DigitnetError(f"--scheduler {address}: {example} ({reason})") from None
+    if not host or not 0 < port < 65536:
+        raise DigitnetError(f"--scheduler {address}: {example}, a port from 1 to 65535")
+
+
 @contextmanager
 def connect(scheduler: str | None, workers: int | None, timeout: float) -> Iterator[Client]:
     """A client of the scheduler at ``scheduler``, or of a new LocalCluster of ``workers``
@@ -70,9 +93,10 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
     logging.getLogger("distributed").setLevel(logging.CRITICAL)  # failures are reported here
     cluster = None
     if scheduler:
+        _probe(scheduler, timeout)
         try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as err:
+        except Exception as err:
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise DigitnetError(
                 f"cannot reach the Dask scheduler at {scheduler}: {reason}"
@@ -106,6 +130,55 @@ def connect(scheduler: str | None, workers: int | None, timeout: float) -> Itera
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _probe(scheduler: str, timeout: float) -> None:
+    """One line unless something at ``scheduler`` takes a TCP connection within ``timeout``
+    seconds and answers Dask's handshake.
+
+    A ``Client`` that fails to connect leaves an object whose clean-up waits and prints a
+    traceback when it is collected; plain sockets, each closed, leave nothing behind."""
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.comm.addressing import get_address_host_port
+
+    host, port = get_address_host_port(scheduler)
+    deadline = time.monotonic() + timeout
+    while True:  # the scheduler may still be starting: try again until the deadline
+        try:
+            with socket.create_connection((host, port), timeout=max(0.1, timeout / 4)):
+                break
+        except OSError as err:
+            if time.monotonic() + 0.1 >= deadline:
+                reason = err.strerror or str(err) or type(err).__name__
+                raise DigitnetError(
+                    f"cannot reach the Dask scheduler at {scheduler}: {reason} (after "
+                    f"{timeout:g} s)"
+                ) from None
+            time.sleep(0.1)
+
+    async def handshake(seconds: float) -> None:
+        async def exchange() -> None:
+            comm = await connect(scheduler, timeout=seconds)
+            await comm.close()
+
+        await asyncio.wait_for(exchange(), seconds)  # a silent peer's handshake never ends
+
+    try:
+        asyncio.run(handshake(max(1.0, deadline - time.monotonic())))
+    except (OSError, TimeoutError) as err:
+        reason = (
+            str(err).splitlines()[0]
+            if str(err)
+            else f"it took the connection but did not answer Dask's handshake in {timeout:g} s"
+        )
+        raise DigitnetError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
+    except Exception as err:  # whatever the decoder makes of a stranger's bytes
+        raise DigitnetError(
+            f"cannot reach the Dask scheduler at {scheduler}: what answers there does not speak "
+            f"Dask's protocol ({type(err).__name__})"
+        ) from None
 
 
 @contextmanager
@@ -152,6 +225,7 @@ def execute(
     stop_requested: Callable[[], bool],
     want_parameters: bool = False,
     task: Callable[[dict[str, Any], Any, bool], dict[str, Any]] | None = None,
+    started: Callable[[RunSpec, str], None] | None = None,
 ) -> Outcome:
     """Train ``runs`` on the cluster of ``client``, calling ``record(spec, result)`` (in this
     process) for each run as it finishes; ``result`` is what :func:`train_run` returns.
@@ -162,7 +236,9 @@ def execute(
 
     Runs are handed out while ``stop_requested()`` is false, at most one per worker thread at a
     time; once it is true the runs in flight finish and are recorded, and no other starts. A
-    KeyboardInterrupt cancels the runs in flight.
+    KeyboardInterrupt (and any error, say in ``record``) cancels the runs in flight on the
+    workers. Each run is the Dask task ``run-ID-CALL`` (``CALL`` is this call's own), given to
+    ``started(spec, key)`` as it is handed out.
     """
     distributed = import_distributed()
     task = task or train_run
@@ -173,6 +249,7 @@ def execute(
     pending = deque(runs)
     in_flight: dict[Any, RunSpec] = {}
     finished = distributed.as_completed(loop=client.loop)
+    call = uuid.uuid4().hex[:8]  # no key is shared with another driver's task of the same run
 
     def hand_out() -> None:
         if stop_requested():
@@ -181,9 +258,10 @@ def execute(
         limit = max(1, sum(client.nthreads().values()))
         while pending and len(in_flight) < limit:
             spec = pending.popleft()
-            future = client.submit(
-                task, spec.recipe, data_future, want_parameters, key=f"run-{spec.id}"
-            )
+            key = f"run-{spec.id}-{call}"
+            if started is not None:
+                started(spec, key)
+            future = client.submit(task, spec.recipe, data_future, want_parameters, key=key)
             in_flight[future] = spec
             finished.add(future)
 
@@ -198,12 +276,26 @@ def execute(
                 outcome.failed.append((spec, _reason(future.exception())))
             future.release()
             hand_out()
-    except KeyboardInterrupt:
-        client.cancel(list(in_flight))
+    except BaseException:
+        if in_flight:
+            try:
+                client.cancel(list(in_flight), reason="the sweep stopped")
+            except Exception:  # the scheduler is gone: so are the runs' wanted keys
+                pass
         raise
     finally:
         data_future.release()
     return outcome
+
+
+def cancel_keys(client: Client, keys: list[str]) -> None:
+    """Cancel the tasks ``keys`` on the cluster of ``client``, whoever asked for them (the runs
+    of a driver that died): the worker running one stops it after its current mini-batch."""
+    if not keys:
+        return
+    distributed = import_distributed()
+    futures = [distributed.Future(key, client) for key in keys]
+    client.cancel(futures, force=True, reason="its sweep driver ended")
 
 
 def _reason(err: BaseException | None) -> str:
@@ -228,6 +320,32 @@ def pin_blas_threads() -> None:
     else:
         threadpool_limits(1)
     _blas_pinned = True
+
+
+class RunCancelled(Exception):
+    """The scheduler no longer wants the run: nobody will read its result."""
+
+
+class StopWhenCancelled(Callback):
+    """Ends training after the current mini-batch once the worker has been told the run is no
+    longer wanted (the worker marks a task it is running ``cancelled`` when the scheduler
+    releases it). Outside a Dask worker it never stops."""
+
+    def __init__(self) -> None:
+        try:
+            from distributed import get_worker
+
+            worker = get_worker()
+            self._worker, self._key = worker, worker.get_current_task()
+        except (ImportError, ValueError, KeyError):  # not in a Dask task
+            self._worker = None
+
+    @property  # type: ignore[override]
+    def stop_requested(self) -> bool:
+        if self._worker is None:
+            return False
+        task = self._worker.state.tasks.get(self._key)
+        return task is None or task.state == "cancelled"
 
 
 class Packed:
@@ -302,9 +420,11 @@ def train_run(recipe: dict[str, Any], data: Any, want_parameters: bool = False) 
     net = Network.from_config(recipe["network"], seed=config.seed)
     message = None
     try:
-        history = train_on(net, data, config)
+        history = train_on(net, data, config, callback=StopWhenCancelled())
     except TrainingDiverged as err:
         history, message = err.history, str(err)
+    if history.stopped == "interrupted":  # type: ignore[union-attr]
+        raise RunCancelled("the run was cancelled: its sweep stopped, or its driver ended")
     val_cost, val_acc = net.evaluate(data.X_val, data.y_val) if len(data.y_val) else (math.nan,) * 2
     test_cost, test_acc = net.evaluate(data.X_test, data.y_test)
     records = history.to_dict()["epochs"]  # type: ignore[union-attr]

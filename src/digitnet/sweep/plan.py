@@ -65,6 +65,12 @@ NOT_SWEPT = {
     "augment": "give one --augment for every run of the sweep",
 }
 RANDOM_SAMPLER_SEED = 0  # the k-th random sample is the same in every run of the command
+MAX_SEED = 2**32 - 1  # the seeds NumPy's generators have always taken, and SQLite stores
+MAX_RUNS = 10_000  # runs in one sweep; the same --db takes more seeds in a later command
+TOO_MANY = (
+    f"a sweep has at most {MAX_RUNS:,} runs: sweep fewer values, samples or seeds (the same "
+    "--db takes more seeds in a later command)"
+)
 
 
 @dataclass
@@ -177,8 +183,10 @@ def parse_random(text: str) -> Axis:
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``0-4`` or ``0,3,7`` or ``1-3,9`` -> the list of seeds."""
-    seeds: list[int] = []
+    """``0-4`` or ``0,3,7`` or ``1-3,9`` -> the list of seeds, each in 0 .. :data:`MAX_SEED`, at
+    most :data:`MAX_RUNS` of them (counted before any list is made)."""
+    ranges: list[tuple[int, int]] = []
+    total = 0
     for part in text.split(","):
         first, dash, last = part.strip().partition("-")
         try:
@@ -190,8 +198,34 @@ def parse_seeds(text: str) -> list[int]:
             ) from None
         if lo < 0 or hi < lo:
             raise DigitnetError(f"--seeds: {part.strip()!r} is not a range of seeds >= 0")
-        seeds += [s for s in range(lo, hi + 1) if s not in seeds]
+        if hi > MAX_SEED:
+            raise DigitnetError(
+                f"--seeds: {hi} is too large; seeds run from 0 to {MAX_SEED} (2**32 - 1)"
+            )
+        total += hi - lo + 1
+        if total > MAX_RUNS:
+            raise DigitnetError(f"--seeds {text}: more than {MAX_RUNS:,} seeds; {TOO_MANY}")
+        ranges.append((lo, hi))
+    seeds: list[int] = []
+    seen: set[int] = set()
+    for lo, hi in ranges:
+        for s in range(lo, hi + 1):
+            if s not in seen:
+                seen.add(s)
+                seeds.append(s)
     return seeds
+
+
+def check_seed(seed: int, option: str) -> None:
+    """One line if ``seed`` is not one NumPy takes (0 .. 2**32 - 1)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise DigitnetError(f"{option} {seed}: seeds run from 0 to {MAX_SEED} (2**32 - 1)")
+
+
+def count_runs(grid: list[Axis], random: list[Axis], samples: int, seeds: list[int]) -> int:
+    """How many runs the sweep has, without making them."""
+    points = math.prod(len(a.values) for a in grid) * (samples if random else 1)
+    return points * len(seeds)
 
 
 def draw(axes: list[Axis], samples: int) -> list[dict[str, Any]]:
@@ -254,6 +288,13 @@ def plan_runs(
         raise DigitnetError("--random needs --samples N (how many points to draw), N >= 1")
     if samples and not random:
         raise DigitnetError("--samples draws points of the --random parameters; give --random")
+    total = count_runs(grid, random, samples, seeds)
+    if total > MAX_RUNS:
+        points = total // max(len(seeds), 1)
+        raise DigitnetError(
+            f"the sweep has {total:,} runs ({points:,} point{'s' * (points != 1)} x "
+            f"{len(seeds):,} seed{'s' * (len(seeds) != 1)}); {TOO_MANY}"
+        )
     points = draw(random, samples) if random else [{}]
     grid_names = [a.name for a in grid]
     combos = [

@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from digitnet import __version__
 from digitnet.errors import DigitnetError
 from digitnet.network import CONFIG_KEYS, Network
+from digitnet.version import __version__
 
 #: The opset digitnet writes (ONNX 1.16, onnxruntime 1.18 and later run it).
 OPSET = 21

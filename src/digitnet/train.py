@@ -15,89 +15,21 @@ from typing import Any
 import numpy as np
 
 from digitnet.averaging import WeightAverage
-from digitnet.engine import ENGINES
 from digitnet.engine.dropout import draw_masks
 from digitnet.errors import DigitnetError, TrainingDiverged
 from digitnet.network import Network
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from digitnet.optimizers import make_optimizer
+from digitnet.settings import TrainConfig
 
-
-@dataclass
-class TrainConfig:
-    """Everything that decides how the network is trained (the network's shape lives in it).
-
-    ``lr`` is eta. ``weight_decay`` is the L2 penalty lambda: the cost gains (lambda/2) sum w^2 over
-    all weights (not biases), so each step adds lambda W to dC/dW. ``dropout`` is the probability
-    of switching off each hidden neuron during training. ``patience`` turns on early stopping: stop
-    after that many epochs without a better validation accuracy, and keep the best weights.
-    ``augment`` is a ``digitnet.data.Augmentation`` applied to each mini-batch, or None.
-    ``average`` is beta of weight averaging (:mod:`digitnet.averaging`): with it, the running
-    average of the weights over about the last 1 / (1 - beta) steps is the network that is
-    measured and kept; 0 keeps the last weights.
-    ``engine`` computes each step: ``"fast"`` (:mod:`digitnet.engine`, the default) or
-    ``"reference"`` (the plain NumPy of :mod:`digitnet.network`); both take the same steps.
-    """
-
-    epochs: int = 30
-    batch_size: int = 10
-    lr: float = 1.5
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    dropout: float = 0.0
-    schedule: str = "constant"
-    step_every: int = 10
-    step_factor: float = 0.5
-    patience: int | None = None
-    augment: Any = None
-    average: float = 0.0
-    seed: int = 0
-    monitor: int = 10_000
-    engine: str = "fast"
-
-    def validate(self) -> None:
-        """Raise a DigitnetError naming the first parameter that makes no sense."""
-        checks = [
-            ("epochs", self.epochs >= 1, "must be at least 1"),
-            ("batch_size", self.batch_size >= 1, "must be at least 1"),
-            ("lr", math.isfinite(self.lr) and self.lr > 0, "must be a positive number"),
-            ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
-            ("weight_decay", self.weight_decay >= 0, "must not be negative"),
-            ("dropout", 0 <= self.dropout < 1, "must be in [0, 1)"),
-            ("average", 0 <= self.average < 1, "must be in [0, 1)"),
-            ("step_every", self.step_every >= 1, "must be at least 1"),
-            ("step_factor", 0 < self.step_factor <= 1, "must be in (0, 1]"),
-            ("patience", self.patience is None or self.patience >= 1, "must be at least 1"),
-            ("monitor", self.monitor >= 0, "must not be negative"),
-            ("seed", isinstance(self.seed, int) and self.seed >= 0, "must be a whole number >= 0"),
-        ]
-        for name, ok, why in checks:
-            if not ok:
-                raise DigitnetError(f"{name} {why}, got {getattr(self, name)!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise DigitnetError(
-                f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-            )
-        if self.schedule not in SCHEDULES:
-            raise DigitnetError(
-                f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}"
-            )
-        if self.engine not in ENGINES:
-            raise DigitnetError(
-                f"unknown engine {self.engine!r}; choose one of: {', '.join(ENGINES)}"
-            )
-
-    def lr_at(self, progress: float) -> float:
-        """eta at ``progress`` epochs into training, by the schedule (see ``learning_rate``)."""
-        return learning_rate(
-            self.schedule, self.lr, progress, self.epochs, self.step_every, self.step_factor
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        if self.augment is not None:
-            d["augment"] = asdict(self.augment)
-        return d
+__all__ = [
+    "Callback",
+    "EpochRecord",
+    "History",
+    "TrainConfig",
+    "TrainingState",
+    "train",
+    "train_on",
+]
 
 
 @dataclass

@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from digitnet.commands.recipe import load_data
 from digitnet.errors import DigitnetError
 from digitnet.model_io import load_model, read_state, read_trajectory, save_model
 from digitnet.network import Network
+from digitnet.settings import make_config
 from digitnet.train import Callback, EpochRecord, History, TrainConfig, TrainingState, train_on
 
 # Small networks keep their parameters after every epoch, for the cost landscape's training path.
@@ -246,8 +248,6 @@ def _run(
     given: dict[str, Any] | None,
 ) -> Run:
     """:func:`run_training`'s work, with ``progress`` catching the stop signals."""
-    from digitnet.commands.train import load_data, make_config
-
     check_output(out)
     ckpt = checkpoint_path(out)
     history, state = History(), TrainingState()

@@ -63,12 +63,12 @@ def newest_model(runs: Path) -> Path | None:
 
 def train_default(runs: Path, data_dir: Path | None) -> Path:
     """Train the lessons' network (the CLI's progress bar and table) into ``runs/model.npz``."""
-    from digitnet.commands import train as train_command
+    from digitnet.commands import recipe as options
     from digitnet.commands.run import checkpoint_path, run_training
 
     names = ("preset", "layers", "augment", "dataset", "activation", "output", "cost", "init")
-    names += ("dtype", *train_command.TRAINING_OPTIONS)
-    recipe = train_command.recipe_from_args(argparse.Namespace(**dict.fromkeys(names)))
+    names += ("dtype", *options.TRAINING_OPTIONS)
+    recipe = options.recipe_from_args(argparse.Namespace(**dict.fromkeys(names)))
     out = runs / "model.npz"
     print(f"no model under {runs}/: training the lessons' network first ({out})", flush=True)
     resume = checkpoint_path(out).exists()  # an earlier start was interrupted

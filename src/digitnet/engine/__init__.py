@@ -21,7 +21,6 @@ trains with the plain path.
 """
 
 from digitnet.engine.step import Step
-
-ENGINES = ("fast", "reference")
+from digitnet.settings import ENGINES
 
 __all__ = ["ENGINES", "Step"]

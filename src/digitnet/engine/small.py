@@ -22,7 +22,7 @@ from digitnet.engine.step import evaluate, flat_parameters
 from digitnet.network import Network
 
 if TYPE_CHECKING:
-    from digitnet.train import TrainConfig
+    from digitnet.settings import TrainConfig
 
 ACTIVATIONS = {"sigmoid": 0, "relu": 1, "leaky-relu": 2, "tanh": 3, "identity": 4, "softmax": 5}
 LARGEST_BATCH = 64

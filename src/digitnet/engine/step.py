@@ -22,7 +22,7 @@ from digitnet.engine.workspace import Workspace
 from digitnet.network import Gradients, Network, Trace, _split
 
 if TYPE_CHECKING:
-    from digitnet.train import TrainConfig
+    from digitnet.settings import TrainConfig
 
 # Activations whose sigma'(z) reads z alone, so backprop need not undo dropout's scaling of a.
 PRIME_OF_Z_ONLY = ("relu", "leaky-relu", "identity")

@@ -22,7 +22,9 @@ QUICK = dict(etas=[0.01, 0.1, 1.5, 100.0], epochs=3, images=3_000)
 def train_eta(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
     """Train the lessons' network at ``recipe["lr"]``; the cost before training and after every
     epoch, the accuracies, and whether it diverged."""
-    from digitnet import Network, TrainConfig, TrainingDiverged, train
+    from digitnet.errors import TrainingDiverged
+    from digitnet.network import Network
+    from digitnet.train import TrainConfig, train
 
     data = dataset_of(data)
     n = recipe.get("images") or len(data.y_train)

@@ -46,7 +46,9 @@ def train_variant(
 ) -> dict[str, Any]:
     """Train one variant (a task of :func:`digitnet.experiments.report.run_tasks`); the history
     and the final test accuracy on the real test images."""
-    from digitnet import Network, TrainConfig, TrainingDiverged, train
+    from digitnet.errors import TrainingDiverged
+    from digitnet.network import Network
+    from digitnet.train import TrainConfig, train
 
     data = dataset_of(data)
     n = recipe["images"]

@@ -35,7 +35,7 @@ def make_network(activation: str, hidden: int, cost: str, seed: int) -> Any:
     """[784, 30 x hidden, 10] with a sigmoid output, in float64 as Nielsen's; sigmoid layers
     start as network2.py's (weights N(0, 1/n_in), biases N(0, 1)), ReLU layers with He's
     weights and biases 0."""
-    from digitnet import Network
+    from digitnet.network import Network
 
     sizes = [784, *[30] * hidden, 10]
     net = Network(
@@ -63,7 +63,7 @@ def speeds(net: Any, X: np.ndarray, y: np.ndarray) -> list[float]:
 def measure(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
     """One network's speeds of learning at the start (cross-entropy and quadratic cost) and
     before every epoch of Nielsen's full-batch training."""
-    from digitnet import Callback, TrainConfig, train
+    from digitnet.train import Callback, TrainConfig, train
 
     data = dataset_of(data)
     n = recipe["images"]

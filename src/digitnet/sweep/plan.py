@@ -290,7 +290,7 @@ def with_params(
 
 def check_recipe(recipe: dict[str, Any], params: dict[str, Any]) -> None:
     """One line naming the swept values if this recipe cannot be trained."""
-    from digitnet.commands.train import make_config
+    from digitnet.settings import make_config
 
     try:
         make_config(recipe["training"], recipe["augment"])

@@ -67,11 +67,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digitnet import __version__
 from digitnet.errors import DigitnetError
 from digitnet.model_io import model_header, portable_source, recipe_of, save_model, strict_json
 from digitnet.network import Network, Trace
-from digitnet.train import TrainConfig
+from digitnet.settings import TrainConfig
+from digitnet.version import __version__
 from digitnet.views.diagram import MAX_CONNECTIONS, MAX_NEURONS, diagram_selection
 from digitnet.views.nudges import backprop_nudges
 from digitnet.web.images import ImageRejected, decode_base64_png, png_to_input

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from digitnet.network import Network, Trace
-from digitnet.views.diagram import diagram_selection
+from digitnet.views.diagram import Connection, diagram_selection
 from digitnet.views.nudges import backprop_nudges
 from digitnet.web.schemas import IMAGE_SIDE
 
@@ -74,17 +74,14 @@ def diagram_answer(net: Network, trace: Trace) -> dict[str, Any]:
         }
         for l in range(net.n_layers + 1)
     ]
-    connections = [
-        {
-            "layer": c.layer,
-            "from": c.k,
-            "to": c.j,
-            "weight": round(c.w, 4),
-            "push": round(c.push, 4),
-        }
-        for c in selection.connections
-    ]
-    return {"layers": layers, "connections": connections}
+    return {"layers": layers, "connections": [connection(c) for c in selection.connections]}
+
+
+def connection(c: Connection) -> dict[str, Any]:
+    """One connection the diagram draws: from neuron k of layer l-1 to neuron j of layer l, its
+    weight w_jk and its push w_jk a_k for the image."""
+    return {"layer": c.layer, "from": c.k, "to": c.j, "weight": round(c.w, 4),
+            "push": round(c.push, 4)}  # fmt: skip
 
 
 def backprop_answer(
@@ -121,14 +118,7 @@ def backprop_answer(
             }
         )
     connections = [
-        {
-            "layer": c.layer,
-            "from": c.k,
-            "to": c.j,
-            "weight": round(c.w, 4),
-            "push": round(c.push, 4),
-            "dC_dw": _sig(-nudges.minus_grad_W[c.layer - 1][c.j, c.k]),
-        }
+        {**connection(c), "dC_dw": _sig(-nudges.minus_grad_W[c.layer - 1][c.j, c.k])}
         for c in selection.connections
     ]
     names = class_names

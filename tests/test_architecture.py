@@ -20,7 +20,7 @@ PACKAGE = SRC / "digitnet"
 # Lowest first. A name stands for that module and, when it is a package, everything inside it
 # (but "digitnet" is the package's own __init__, the public API, alone).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("digitnet.errors", "digitnet.files", "digitnet.version")),
+    ("foundation", ("digitnet.errors", "digitnet.atomic_files", "digitnet.version")),
     # array kernels that import nothing of digitnet (compiled warps, BLAS products, dropout bits)
     ("kernels", ("digitnet.engine.blas", "digitnet.engine.augment", "digitnet.engine.dropout")),
     ("data", ("digitnet.data", "digitnet.preprocess")),
@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "digitnet.activations",
             "digitnet.costs",
             "digitnet.network",
-            "digitnet.optimizers",
+            "digitnet.step_rules",
             "digitnet.metrics",
         ),
     ),

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from digitnet.atomic_files import atomic_write
 from digitnet.errors import DigitnetError
-from digitnet.files import atomic_write
 from digitnet.network import CONFIG_KEYS, Network
 from digitnet.version import __version__
 

@@ -223,7 +223,7 @@ def save_onnx(
     digitnet's on those images. Raises :class:`DigitnetError` (nothing written) if they differ by
     more than rounding in the model's dtype.
     """
-    from digitnet.files import atomic_write
+    from digitnet.atomic_files import atomic_write
 
     path = Path(path)
     if path.is_dir():

@@ -4,7 +4,7 @@ A recipe (what ``digitnet train`` writes into a model file, what a sweep varies)
 ``training`` section, the fields of :class:`TrainConfig`, and an ``augment`` section, the fields
 of :class:`digitnet.data.Augmentation`; :func:`make_config` turns the two into a checked
 config. The named recipes are in :mod:`digitnet.presets`. This module sits just above the math:
-it names the step rules and schedules of :mod:`digitnet.optimizers` and imports nothing that
+it names the step rules and schedules of :mod:`digitnet.step_rules` and imports nothing that
 trains.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from digitnet.data.augment import Augmentation
 from digitnet.errors import DigitnetError
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES, learning_rate
+from digitnet.step_rules import OPTIMIZERS, SCHEDULES, learning_rate
 
 #: What computes each step: the fast engine (:mod:`digitnet.engine`) or the plain NumPy of
 #: :mod:`digitnet.network`; both take the same steps.

@@ -20,8 +20,8 @@ import numpy as np
 from digitnet.averaging import WeightAverage
 from digitnet.engine.dropout import draw_masks
 from digitnet.network import Network
-from digitnet.optimizers import make_optimizer
 from digitnet.settings import TrainConfig
+from digitnet.step_rules import make_optimizer
 from digitnet.training_parts import (
     Callback,
     DivergenceGuard,

@@ -99,7 +99,7 @@ class History:
 class TrainingState:
     """Everything besides the weights and the history that decides how a run goes on, as of the
     end of its last whole epoch: the random generator (the data order, dropout, augmentation),
-    the optimizer's state (:meth:`digitnet.optimizers.SGD.state`), with early stopping the
+    the optimizer's state (:meth:`digitnet.step_rules.SGD.state`), with early stopping the
     best parameters so far (a parameter vector), and with weight averaging the average and the
     weights training goes on from (the network itself then holds the average at the end).
 

@@ -183,7 +183,7 @@ def run_plot(args: argparse.Namespace) -> int:
     else:
         net, header = _load(args.model)
         fig = make_view(args, net, header)
-    from digitnet.files import atomic_write
+    from digitnet.atomic_files import atomic_write
 
     with atomic_write(out) as f:
         fig.savefig(f, format=out.suffix.lower()[1:], dpi=args.dpi)

@@ -19,9 +19,9 @@ from digitnet.costs import COST_NAMES
 from digitnet.data.registry import DATASETS as DATASET_NAMES
 from digitnet.errors import DigitnetError
 from digitnet.network import INITS
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES
 from digitnet.presets import PRESETS, get_preset
 from digitnet.settings import ENGINES, TrainConfig
+from digitnet.step_rules import OPTIMIZERS, SCHEDULES
 
 # command-line option -> (section, field) of the recipe
 NETWORK_OPTIONS = ("layers", "activation", "output", "cost", "init")

@@ -1,4 +1,5 @@
-"""One training run from the command line, that survives anything: checkpoints, signals, resume.
+"""Not a command: the training run ``train``, ``demo`` and ``serve`` share, that survives
+anything: checkpoints, signals, resume.
 
 ``digitnet train`` (and ``demo``, and ``serve`` when it has no model) trains through
 :func:`run_training`:

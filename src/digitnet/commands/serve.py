@@ -4,7 +4,7 @@ Without a MODEL it serves the newest model file under ``runs/``, or, when there 
 the lessons' network first (with a progress bar) and saves it as ``runs/model.npz``. It listens
 on 127.0.0.1 (this machine only) unless ``--host`` says otherwise, and prints the address.
 Networks trained live in the page are saved under ``runs/web/`` (at most
-``digitnet.web.app.MAX_LIVE_MODELS`` of them): as ``candidate-*.npz`` until someone adopts one
+``digitnet.web.models.MAX_LIVE_MODELS`` of them): as ``candidate-*.npz`` until someone adopts one
 in the page, then as ``live-*.npz``. The next ``digitnet serve`` starts from the newest model
 file that is not a candidate.
 """

@@ -128,7 +128,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def write_pictures(net: Network, history: History, out_dir: Path) -> list[Path]:
     """The learning curves and the first layer's weight images, as PNG files."""
     from digitnet import views
-    from digitnet.files import atomic_write
+    from digitnet.atomic_files import atomic_write
 
     written = []
     for name, figure in (

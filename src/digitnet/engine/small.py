@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from digitnet.engine.blas import ONE_THREAD_WORK
-from digitnet.engine.optimizers import make_optimizer
 from digitnet.engine.step import evaluate, flat_parameters
+from digitnet.engine.step_rules_in_place import make_optimizer
 from digitnet.network import Network
 
 if TYPE_CHECKING:

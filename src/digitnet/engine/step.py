@@ -17,7 +17,7 @@ import numpy as np
 
 from digitnet.engine.blas import axpy, batch_sum, gemm
 from digitnet.engine.dropout import draw_mask, kept_fraction
-from digitnet.engine.optimizers import make_optimizer
+from digitnet.engine.step_rules_in_place import make_optimizer
 from digitnet.engine.workspace import Workspace
 from digitnet.network import Gradients, Network, Trace, _split
 

@@ -153,7 +153,7 @@ def run(context: Context) -> Report:
 
 def final_figure(results: list[dict[str, Any]]) -> Any:
     """Final training cost and test accuracy against eta (log axis)."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(10, 3.8)
     cost_ax, acc_ax = fig.subplots(1, 2)
@@ -176,7 +176,7 @@ def final_figure(results: list[dict[str, Any]]) -> Any:
 
 def curves_figure(chosen: dict[str, dict[str, Any]]) -> Any:
     """The training cost per epoch of a too-small, the best and a too-large eta."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(6.5, 4)
     ax = fig.subplots()

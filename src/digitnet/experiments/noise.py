@@ -170,7 +170,7 @@ def run(context: Context) -> Report:
 
 def figure(results: list[dict[str, Any]]) -> Any:
     """One histogram of the confidence per kind of input, a row per network."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(3 * len(KINDS), 2.8 * len(results))
     axes = np.atleast_2d(fig.subplots(len(results), len(KINDS), sharex=True))

@@ -163,7 +163,7 @@ def run(context: Context) -> Report:
 
 def figure(results: dict[str, dict[str, Any]], n: int, shape: str) -> Any:
     """Training cost and training accuracy per epoch, one line per variant."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(10, 3.8)
     cost_ax, acc_ax = fig.subplots(1, 2)

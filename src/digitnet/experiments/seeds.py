@@ -195,7 +195,7 @@ def spread_figure(
     results: list[dict[str, Any]], trained_d: list[float], start_d: list[float]
 ) -> Any:
     """Final training cost against test accuracy, one point per seed; the distances."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(10, 3.8)
     ax, dist_ax = fig.subplots(1, 2)
@@ -223,7 +223,7 @@ def spread_figure(
 
 def line_figure(alphas: np.ndarray, lines: dict[tuple[int, int], np.ndarray]) -> Any:
     """The cost along the straight line between pairs of trained networks."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(6.5, 4)
     ax = fig.subplots()

@@ -234,7 +234,7 @@ COLOURS = ["#2A6EA6", "#FFA933", "#FF5555", "#55AA55"]
 
 def start_figure(rows: list[dict[str, Any]], depths: list[int]) -> Any:
     """The speed of each hidden layer at the start, per depth: Nielsen's, sigmoid, ReLU."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(3.2 * len(depths), 3.6)
     axes = np.atleast_1d(fig.subplots(1, len(depths), sharey=True))
@@ -269,7 +269,7 @@ def start_figure(rows: list[dict[str, Any]], depths: list[int]) -> Any:
 
 def training_figure(results: list[dict[str, Any]], depths: list[int]) -> Any:
     """The speed of each hidden layer before every epoch (seed 0): sigmoid solid, ReLU dashed."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(3.2 * len(depths), 3.6)
     axes = np.atleast_1d(fig.subplots(1, len(depths), sharey=True))

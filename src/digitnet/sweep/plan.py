@@ -24,7 +24,7 @@ from digitnet.costs import COST_NAMES
 from digitnet.engine import ENGINES
 from digitnet.errors import DigitnetError
 from digitnet.network import INITS, Network
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES
+from digitnet.step_rules import OPTIMIZERS, SCHEDULES
 
 
 @dataclass(frozen=True)

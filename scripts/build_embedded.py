@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.atomic_files import atomic_path
 from digitnet.data import idx, sources
 from digitnet.data.fetch import verify
 from digitnet.data.load import EMBEDDED_KEYS, embedded_path
 from digitnet.data.registry import MNIST
 from digitnet.errors import DigitnetError
-from digitnet.files import atomic_path
 
 SEED = 20_031_998  # any fixed number; changing it changes the sample
 TRAIN_PER_CLASS = 1_000

@@ -21,7 +21,7 @@ from digitnet.engine.dropout import draw_masks, kept_fraction
 from digitnet.engine.workspace import Workspace
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES
+from digitnet.step_rules import OPTIMIZERS, SCHEDULES
 from digitnet.train import TrainConfig, make_step, train
 
 HIDDEN = ["sigmoid", "relu", "leaky-relu", "tanh", "identity"]

@@ -1,12 +1,12 @@
 """The engine's optimizers keep their state out of the subnormal numbers, where arithmetic is
-slow (digitnet.engine.optimizers)."""
+slow (digitnet.engine.step_rules_in_place)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from digitnet.engine.optimizers import (
+from digitnet.engine.step_rules_in_place import (
     CHUNK,
     FLUSH_EVERY,
     Adam,

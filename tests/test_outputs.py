@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from digitnet.atomic_files import atomic_write, check_output, exclusive_lock, lock_path
 from digitnet.errors import DigitnetError
-from digitnet.files import atomic_write, check_output, exclusive_lock, lock_path
 from digitnet.network import Network
 
 TRAIN = ["train", "--layers", "784,16,10", "--epochs", "1"]
@@ -129,7 +129,7 @@ def test_a_second_lock_on_the_same_path_fails_at_once_naming_the_holder(tmp_path
 def test_a_killed_holder_releases_its_lock(tmp_path: Path) -> None:
     out = tmp_path / "m.npz"
     code = (
-        "import sys, time; from digitnet.files import exclusive_lock\n"
+        "import sys, time; from digitnet.atomic_files import exclusive_lock\n"
         f"with exclusive_lock({str(out)!r}):\n    print('locked', flush=True); time.sleep(600)"
     )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

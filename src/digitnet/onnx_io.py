@@ -48,9 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from digitnet import __version__
 from digitnet.errors import DigitnetError
 from digitnet.network import CONFIG_KEYS, Network
+from digitnet.version import __version__
 
 #: The opset digitnet writes (ONNX 1.16, onnxruntime 1.18 and later run it).
 OPSET = 21
@@ -351,7 +351,7 @@ def save_onnx(
     :class:`DigitnetError` (nothing written) if they differ by more than rounding in the model's
     dtype or if a ``label`` differs from :meth:`Network.predict`.
     """
-    from digitnet.files import atomic_write
+    from digitnet.atomic_files import atomic_write
 
     path = Path(path)
     if path.is_dir():

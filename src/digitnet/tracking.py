@@ -38,8 +38,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from digitnet.atomic_files import atomic_write, exclusive_lock
 from digitnet.errors import DigitnetError
-from digitnet.files import atomic_write, exclusive_lock
 from digitnet.network import Network
 from digitnet.train import Callback, EpochRecord, History
 
@@ -145,7 +145,7 @@ def weights_image(net: Network, max_neurons: int = 100) -> np.ndarray:
     grid of at most 10 columns with white gaps; otherwise the image is W^(1) itself, a row j per
     neuron and a column k per input. Each weight is a square of pixels, so that a tile is about
     TILE_PIXELS high."""
-    from digitnet.views._common import DIVERGING, grid_shape, image_shape, symmetric_norm, tile
+    from digitnet.views.figures import DIVERGING, grid_shape, image_shape, symmetric_norm, tile
 
     W = np.asarray(net.W[0], dtype=np.float64)[:max_neurons]  # (n_1, n_0)
     shape = image_shape(W.shape[1])

@@ -3,206 +3,257 @@
 :func:`train` shuffles the training examples every epoch, cuts them into mini-batches, and for each
 one runs the forward trace, backpropagation and an optimizer step. It never prints: it reports
 through a :class:`Callback` and returns the :class:`History`, one :class:`EpochRecord` an epoch.
+What the loop keeps and checks besides (early stopping, weight averaging, the resume state, the
+divergence guard) are the small parts of :mod:`digitnet.training_parts`, held by a
+:class:`TrainingRun`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
 
 from digitnet.averaging import WeightAverage
-from digitnet.engine import ENGINES
 from digitnet.engine.dropout import draw_masks
-from digitnet.errors import DigitnetError, TrainingDiverged
+from digitnet.errors import DigitnetError
 from digitnet.network import Network
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from digitnet.settings import TrainConfig
+from digitnet.step_rules import make_optimizer
+from digitnet.training_parts import (
+    Callback,
+    DivergenceGuard,
+    EarlyStopping,
+    EpochRecord,
+    History,
+    Splits,
+    TrainingState,
+)
+
+__all__ = [
+    "Callback",
+    "EpochRecord",
+    "History",
+    "TrainConfig",
+    "TrainingRun",
+    "TrainingState",
+    "make_step",
+    "train",
+    "train_on",
+]
 
 
-@dataclass
-class TrainConfig:
-    """Everything that decides how the network is trained (the network's shape lives in it).
+def train(
+    net: Network,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    config: TrainConfig | None = None,
+    *,
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    callback: Callback | None = None,
+    history: History | None = None,
+    state: TrainingState | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> History:
+    """Train ``net`` in place on (X_train (n, n_0), y_train (n,)) and return its history.
 
-    ``lr`` is eta. ``weight_decay`` is the L2 penalty lambda: the cost gains (lambda/2) sum w^2 over
-    all weights (not biases), so each step adds lambda W to dC/dW. ``dropout`` is the probability
-    of switching off each hidden neuron during training. ``patience`` turns on early stopping: stop
-    after that many epochs without a better validation accuracy, and keep the best weights.
-    ``augment`` is a ``digitnet.data.Augmentation`` applied to each mini-batch, or None.
-    ``average`` is beta of weight averaging (:mod:`digitnet.averaging`): with it, the running
-    average of the weights over about the last 1 / (1 - beta) steps is the network that is
-    measured and kept; 0 keeps the last weights.
-    ``engine`` computes each step: ``"fast"`` (:mod:`digitnet.engine`, the default) or
-    ``"reference"`` (the plain NumPy of :mod:`digitnet.network`); both take the same steps.
+    ``y_train`` holds integer labels, or, for the quadratic cost, the desired outputs
+    (n, n_L) as floats (then every accuracy is NaN, and ``patience`` is refused: it watches
+    the validation accuracy).
+
+    Each mini-batch step is ``config.engine``'s (see :func:`make_step`). Pass an earlier
+    ``history`` to continue training after its last epoch, and the :class:`TrainingState` of that
+    moment to continue exactly (without it the optimizer and the random generator start afresh).
+    A ``state`` is kept up to date at every epoch's end; with one, a run stopped in the middle of
+    an epoch (``callback.stop_requested``) is left as it was at the end of its last whole epoch,
+    the moment the state describes. Raises :class:`TrainingDiverged` (keeping the last good
+    weights) if the cost becomes NaN or infinite.
+
+    ``sample_weight`` (n,), numbers >= 0, weighs each training example's cost: a mini-batch's
+    cost is sum_x w_x C_x / sum_x w_x, so an example of weight 2 counts as two copies of it
+    (exactly so when one batch holds all the data). The recorded costs stay unweighted.
+    """
+    config = config or TrainConfig()
+    config.validate()
+    callback = callback or Callback()
+    data = Splits.checked(net, config, X_train, y_train, X_val, y_val, X_test, y_test)
+    weights = _check_weights(sample_weight, len(data.X_train), net.dtype)
+    run = TrainingRun(net, data, config, history or History(), state, weights)
+    n, bs = len(data.X_train), config.batch_size
+    n_batches = math.ceil(n / bs)
+    # Overflow on the way to a NaN is expected when eta is too high: run.measure catches it.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(run.first_epoch, config.epochs + 1):
+            callback.on_epoch_start(epoch, n_batches)
+            start = time.perf_counter()
+            perm = run.rng.permutation(n)  # a new order of the examples every epoch
+            for i in range(n_batches):
+                X, y = run.batch(perm[i * bs : (i + 1) * bs])  # bs examples, or the rest
+                lr = run.lr_at(epoch, i / n_batches)
+                run.step(X, y, lr)  # trace, backprop, a step along -grad C
+                if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
+                    return run.interrupted(mid_epoch=True)
+                if (i + 1) % callback.batch_report_every == 0:
+                    callback.on_batches(epoch, i + 1, n_batches)
+            record = run.measure(epoch, lr, seconds=time.perf_counter() - start)
+            run.end_epoch(record, callback)
+            if callback.stop_requested:
+                return run.interrupted(mid_epoch=False)
+            if run.early_stopping.should_stop:
+                return run.stopped_early()
+    return run.finished()
+
+
+class TrainingRun:
+    """One call of :func:`train`: its data, generator and step, and the parts around the loop.
+
+    Made before the first epoch, it takes up where ``history`` and ``state`` left off: the
+    generator of epoch ``first_epoch``, the optimizer's and the average's state, early
+    stopping's bookkeeping.
     """
 
-    epochs: int = 30
-    batch_size: int = 10
-    lr: float = 1.5
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    dropout: float = 0.0
-    schedule: str = "constant"
-    step_every: int = 10
-    step_factor: float = 0.5
-    patience: int | None = None
-    augment: Any = None
-    average: float = 0.0
-    seed: int = 0
-    monitor: int = 10_000
-    engine: str = "fast"
-
-    def validate(self) -> None:
-        """Raise a DigitnetError naming the first parameter that makes no sense."""
-        checks = [
-            ("epochs", self.epochs >= 1, "must be at least 1"),
-            ("batch_size", self.batch_size >= 1, "must be at least 1"),
-            ("lr", math.isfinite(self.lr) and self.lr > 0, "must be a positive number"),
-            ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
-            (
-                "weight_decay",
-                math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-                "must be a finite number >= 0",
-            ),
-            ("dropout", 0 <= self.dropout < 1, "must be in [0, 1)"),
-            ("average", 0 <= self.average < 1, "must be in [0, 1)"),
-            ("step_every", self.step_every >= 1, "must be at least 1"),
-            ("step_factor", 0 < self.step_factor <= 1, "must be in (0, 1]"),
-            ("patience", self.patience is None or self.patience >= 1, "must be at least 1"),
-            ("monitor", self.monitor >= 0, "must not be negative"),
-            ("seed", isinstance(self.seed, int) and self.seed >= 0, "must be a whole number >= 0"),
-        ]
-        for name, ok, why in checks:
-            if not ok:
-                raise DigitnetError(f"{name} {why}, got {getattr(self, name)!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise DigitnetError(
-                f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-            )
-        if self.schedule not in SCHEDULES:
-            raise DigitnetError(
-                f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}"
-            )
-        if self.engine not in ENGINES:
-            raise DigitnetError(
-                f"unknown engine {self.engine!r}; choose one of: {', '.join(ENGINES)}"
-            )
-
-    def lr_at(self, progress: float) -> float:
-        """eta at ``progress`` epochs into training, by the schedule (see ``learning_rate``)."""
-        return learning_rate(
-            self.schedule, self.lr, progress, self.epochs, self.step_every, self.step_factor
+    def __init__(
+        self,
+        net: Network,
+        data: Splits,
+        config: TrainConfig,
+        history: History,
+        state: TrainingState | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        self.net, self.data, self.config, self.history, self.state = (
+            net, data, config, history, state
+        )  # fmt: skip
+        self.sample_weight = sample_weight
+        self._idx: np.ndarray | None = None  # the current mini-batch's examples
+        history.stopped = "finished"
+        self.first_epoch = len(history.epochs) + 1
+        self.rng = np.random.default_rng([config.seed, self.first_epoch])
+        n = len(data.X_train)
+        self.guard = DivergenceGuard(net)
+        self.X_monitor, self.y_monitor = (
+            data.X_train[: config.monitor],
+            data.y_train[: config.monitor],
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # the mini-batch is gathered into the same two arrays every step
+        bs = min(config.batch_size, n)
+        self.X_batch = np.empty((bs, net.sizes[0]), net.dtype)
+        self.y_batch = np.empty((bs, *data.y_train.shape[1:]), data.y_train.dtype)
+        self._step = make_step(
+            net, config, bs, real_targets=data.y_train.ndim == 2, weighted=sample_weight is not None
+        )
+        history.compile_seconds = getattr(self._step, "compile_seconds", 0.0)
+        resuming = state is not None and state.started
+        if resuming:
+            state.restore(self.rng, self._step, config, net)
+        self.average = None
+        if config.average:
+            resumed = state.average if resuming else None
+            self.average = WeightAverage(net.parameters(), config.average, resumed)
+        if state is not None and not resuming:
+            state.capture(self.rng, self._step, None, self.average)
+        self.early_stopping = EarlyStopping(config.patience, watching=len(data.X_val) > 0)
+        self.early_stopping.replay(history, net, state)
+        self.augment = config.augment if getattr(config.augment, "enabled", True) else None
         if self.augment is not None:
-            d["augment"] = asdict(self.augment)
-        return d
+            from digitnet.data.augment import prepare
 
+            history.compile_seconds += prepare(self.augment)
 
-@dataclass
-class EpochRecord:
-    """What one epoch did. Costs and accuracies are NaN where there was no such data.
+    def batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The examples ``idx`` (in range), gathered into the batch arrays, augmented."""
+        m, self._idx = len(idx), idx
+        X = self.data.X_train.take(idx, axis=0, out=self.X_batch[:m], mode="clip")
+        y = self.data.y_train.take(idx, axis=0, out=self.y_batch[:m], mode="clip")
+        if self.augment is not None:
+            from digitnet.data.augment import augment_batch
 
-    ``train_cost``/``train_accuracy`` are measured after the epoch on the first ``monitor``
-    training examples; ``seconds`` is the time spent training, ``eval_seconds`` the time measuring.
-    """
+            X = augment_batch(X, self.augment, self.rng)
+        return X, y
 
-    epoch: int
-    lr: float
-    train_cost: float
-    train_accuracy: float
-    validation_cost: float
-    validation_accuracy: float
-    test_accuracy: float
-    seconds: float
-    eval_seconds: float
+    def lr_at(self, epoch: int, fraction: float) -> float:
+        """eta for the mini-batch ``fraction`` of the way through ``epoch``: the schedule's at
+        the epoch's start, except along a cosine, where eta falls within the epoch too."""
+        if self.config.schedule == "cosine":
+            return self.config.lr_at(epoch - 1 + fraction)
+        return self.config.lr_at(epoch - 1)
 
+    def step(self, X: np.ndarray, y: np.ndarray, lr: float) -> None:
+        """One step of the run's engine on the batch (X, y), then the average's update."""
+        if self.sample_weight is None:
+            self._step(X, y, lr, self.rng)
+        else:  # w_x m / sum w: the cost's 1/m average becomes the weighted one
+            w = self.sample_weight[self._idx]
+            total = w.sum()
+            self._step(X, y, lr, self.rng, w * (len(w) / total) if total > 0 else w)
+        if self.average is not None:
+            self.average.after_step(self._step.optimizer.t)
 
-@dataclass
-class History:
-    epochs: list[EpochRecord] = field(default_factory=list)
-    stopped: str = "finished"  # "finished", "early-stopping", "interrupted" or "diverged"
-    best_epoch: int | None = None
-    # seconds the last train() call spent building (or loading) a compiled step before its
-    # first epoch, kept out of the epochs' seconds (see digitnet.engine.small)
-    compile_seconds: float = 0.0
+    def measured(self) -> AbstractContextManager[Any]:
+        """Inside, the network is the one the run measures and hands on: the weight average,
+        with averaging; the weights training goes on from, after."""
+        return nullcontext() if self.average is None else self.average.swapped()
 
-    def to_dict(self) -> dict[str, Any]:
-        """The history as plain data: ``{"epochs": [EpochRecord fields, ...], "stopped",
-        "best_epoch", "compile_seconds"}``. Missing measurements stay NaN here; a model file's
-        header writes them as null (JSON has no NaN), and :meth:`from_dict` reads null back as
-        NaN."""
-        return {
-            "epochs": [asdict(r) for r in self.epochs],
-            "stopped": self.stopped,
-            "best_epoch": self.best_epoch,
-            "compile_seconds": self.compile_seconds,
-        }
+    def measure(self, epoch: int, lr: float, seconds: float) -> EpochRecord:
+        """The epoch's record: the cost and accuracy on the monitored training examples and the
+        splits. Raises :class:`TrainingDiverged` (with the last good weights back) when the
+        weights or the cost are no longer finite."""
+        start = time.perf_counter()
+        data, evaluate = self.data, self._step.evaluate
+        with self.measured():
+            train_cost, train_acc = evaluate(self.X_monitor, self.y_monitor)
+            val_cost, val_acc = evaluate(data.X_val, data.y_val)
+            _, test_acc = evaluate(data.X_test, data.y_test)
+        record = EpochRecord(
+            epoch, lr, train_cost, train_acc, val_cost, val_acc, test_acc, seconds,
+            time.perf_counter() - start,
+        )  # fmt: skip
+        self.guard.check(record, len(self.X_monitor) > 0, self.config.lr, self.history)
+        return record
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> History:
-        """The history :meth:`to_dict` (or a model file's header) describes; a null measurement
-        becomes NaN. Raises :class:`DigitnetError` when the records are not EpochRecords."""
-        if not isinstance(d, dict) or not isinstance(d.get("epochs", []), list):
-            raise DigitnetError("history in the model file is malformed: not a dict of epochs")
-        try:
-            epochs = [
-                EpochRecord(**{k: math.nan if v is None else v for k, v in r.items()})
-                for r in d.get("epochs", [])
-            ]
-        except (TypeError, AttributeError) as err:
-            raise DigitnetError(f"history in the model file is malformed: {err}") from None
-        compiled = d.get("compile_seconds") or 0.0
-        return cls(epochs, d.get("stopped", "finished"), d.get("best_epoch"), float(compiled))
+    def end_epoch(self, record: EpochRecord, callback: Callback) -> None:
+        """Keep the record, note it for early stopping, bring the state up to date, and tell
+        the callback (which sees the network the record measured)."""
+        self.history.epochs.append(record)
+        if self.early_stopping.improved(record.validation_accuracy, self._measured_parameters):
+            self.history.best_epoch = record.epoch
+        if self.state is not None:
+            best = self.early_stopping.best
+            self.state.capture(self.rng, self._step, best, self.average)
+        with self.measured():
+            callback.on_epoch_end(record, self.net)
 
-    def column(self, name: str) -> list[float]:
-        return [getattr(r, name) for r in self.epochs]
+    def _measured_parameters(self) -> list[np.ndarray]:
+        if self.average is None:
+            return self.net.copy_parameters()
+        return [mean.copy() for mean in self.average.average]
 
-    @property
-    def last(self) -> EpochRecord:
-        return self.epochs[-1]
+    def interrupted(self, mid_epoch: bool) -> History:
+        """End on a stop request. Mid-epoch with a state, the network goes back to the end of
+        the last whole epoch, the moment the state describes."""
+        self.history.stopped = "interrupted"
+        if mid_epoch and self.state is not None:
+            self.guard.restore()
+        return self.history
 
+    def stopped_early(self) -> History:
+        """End by early stopping, with the best parameters in the network."""
+        self.history.stopped = "early-stopping"
+        if self.early_stopping.best is not None:
+            self.net.set_parameters(self.early_stopping.best)
+        return self.history
 
-@dataclass
-class TrainingState:
-    """Everything besides the weights and the history that decides how a run goes on, as of the
-    end of its last whole epoch: the random generator (the data order, dropout, augmentation),
-    the optimizer's state (:meth:`digitnet.optimizers.SGD.state`), with early stopping the
-    best parameters so far (a parameter vector), and with weight averaging the average and the
-    weights training goes on from (the network itself then holds the average at the end).
-
-    :func:`train` fills a state it is given at the start and at the end of every epoch. Given
-    back with the weights and the history of that same moment, it makes a run continue exactly,
-    bit for bit, as if it had never stopped.
-    """
-
-    rng: dict[str, Any] | None = None
-    optimizer: dict[str, np.ndarray] = field(default_factory=dict)
-    optimizer_name: str = ""
-    best: np.ndarray | None = None
-    average: np.ndarray | None = None
-    weights: np.ndarray | None = None
-
-    @property
-    def started(self) -> bool:
-        return self.rng is not None
-
-
-class Callback:
-    """Hooks for progress reports. Set ``stop_requested`` to end training after the current
-    mini-batch step (the weights are never left half-updated)."""
-
-    stop_requested: bool = False
-    batch_report_every: int = 50
-
-    def on_epoch_start(self, epoch: int, n_batches: int) -> None: ...
-    def on_batches(self, epoch: int, done: int, n_batches: int) -> None: ...
-    def on_epoch_end(self, record: EpochRecord, network: Network) -> None: ...
+    def finished(self) -> History:
+        """End after the last epoch, with the weight average (if any) as the network."""
+        if self.average is not None:
+            self.net.set_parameters(self.average.average)
+        return self.history
 
 
 class ReferenceStep:
@@ -263,228 +314,6 @@ def make_step(
     return Step(net, config, batch_size)
 
 
-def _check_data(net: Network, X: np.ndarray, y: np.ndarray, what: str) -> None:
-    """X must be (n, n_0); y the integer labels (n,) in 0..n_L-1, or, for the quadratic cost,
-    the desired outputs (n, n_L) as floats."""
-    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
-        raise DigitnetError(
-            f"{what} images have shape {X.shape}, but the network's input layer has "
-            f"{net.sizes[0]} neurons: the first layer size must be {X.shape[-1]}"
-        )
-    if len(X) != len(y):
-        raise DigitnetError(f"{what} has {len(X)} images but {len(y)} labels")
-    if y.ndim == 2:
-        if net.cost.name != "quadratic" or not np.issubdtype(y.dtype, np.floating):
-            raise DigitnetError(
-                f"{what} targets have shape {y.shape}: desired outputs (n, n_L) must be floats, "
-                f"for the quadratic cost (this network's is {net.cost.name!r})"
-            )
-        if y.shape[1] != net.sizes[-1]:
-            raise DigitnetError(
-                f"{what} targets have shape {y.shape}, but the output layer has "
-                f"{net.sizes[-1]} neurons"
-            )
-        return
-    if y.ndim != 1:
-        raise DigitnetError(f"{what} labels have shape {y.shape}: expected (n,) or (n, n_L)")
-    if len(y) and (y.min() < 0 or y.max() >= net.sizes[-1]):
-        raise DigitnetError(
-            f"{what} labels go up to {int(y.max())}, but the output layer has only "
-            f"{net.sizes[-1]} neurons"
-        )
-
-
-def train(
-    net: Network,
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    config: TrainConfig | None = None,
-    *,
-    X_val: np.ndarray | None = None,
-    y_val: np.ndarray | None = None,
-    X_test: np.ndarray | None = None,
-    y_test: np.ndarray | None = None,
-    callback: Callback | None = None,
-    history: History | None = None,
-    state: TrainingState | None = None,
-    sample_weight: np.ndarray | None = None,
-) -> History:
-    """Train ``net`` in place on (X_train (n, n_0), y_train (n,)) and return its history.
-
-    ``y_train`` holds integer labels, or, for the quadratic cost, the desired outputs
-    (n, n_L) as floats (then every accuracy is NaN, and ``patience`` is refused: it watches
-    the validation accuracy).
-
-    Each mini-batch step is ``config.engine``'s (see :func:`make_step`). Pass an earlier
-    ``history`` to continue training after its last epoch, and the :class:`TrainingState` of that
-    moment to continue exactly (without it the optimizer and the random generator start afresh).
-    A ``state`` is kept up to date at every epoch's end; with one, a run stopped in the middle of
-    an epoch (``callback.stop_requested``) is left as it was at the end of its last whole epoch,
-    the moment the state describes. Raises :class:`TrainingDiverged` (keeping the last good
-    weights) if the cost becomes NaN or infinite.
-
-    ``sample_weight`` (n,), numbers >= 0, weighs each training example's cost: a mini-batch's
-    cost is sum_x w_x C_x / sum_x w_x, so an example of weight 2 counts as two copies of it
-    (exactly so when one batch holds all the data). The recorded costs stay unweighted.
-    """
-    config = config or TrainConfig()
-    config.validate()
-    callback = callback or Callback()
-    empty_X = np.zeros((0, net.sizes[0]), net.dtype)
-    empty_y = np.zeros(0, np.intp)
-    X_val, y_val = (empty_X, empty_y) if X_val is None else (X_val, np.asarray(y_val))
-    X_test, y_test = (empty_X, empty_y) if X_test is None else (X_test, np.asarray(y_test))
-    y_train = np.asarray(y_train)
-    for X, y, what in (
-        (X_train, y_train, "training data"),
-        (X_val, y_val, "validation data"),
-        (X_test, y_test, "test data"),
-    ):
-        _check_data(net, X, y, what)
-    if len(X_train) == 0:
-        raise DigitnetError("training data is empty")
-    sample_weight = _check_weights(sample_weight, len(X_train), net.dtype)
-    if config.patience is not None and len(X_val) == 0:
-        raise DigitnetError("patience (early stopping) needs a validation split, but it is empty")
-    if config.patience is not None and y_train.ndim == 2:
-        raise DigitnetError("patience (early stopping) watches accuracy, which targets lack")
-
-    X_train = net.as_input(X_train)
-    if y_train.ndim == 2:  # desired outputs, in the network's dtype as a - y needs them
-        y_train = y_train.astype(net.dtype, copy=False)
-    history = history or History()
-    history.stopped = "finished"
-    first_epoch = len(history.epochs) + 1
-    rng = np.random.default_rng([config.seed, first_epoch])
-    n, bs = len(X_train), config.batch_size
-    n_batches = math.ceil(n / bs)
-    best_acc, best_params, since_best = -1.0, None, 0
-    good_params = net.copy_parameters()
-    X_monitor, y_monitor = X_train[: config.monitor], y_train[: config.monitor]
-    # the mini-batch is gathered into the same two arrays every step
-    X_batch = np.empty((min(bs, n), net.sizes[0]), net.dtype)
-    y_batch = np.empty((min(bs, n), *y_train.shape[1:]), y_train.dtype)
-    step = make_step(net, config, min(bs, n), real_targets=y_train.ndim == 2,
-                     weighted=sample_weight is not None)  # fmt: skip
-    history.compile_seconds = getattr(step, "compile_seconds", 0.0)
-    average = None
-    if state is not None and state.started:
-        _continue_from(state, rng, step, config, net)
-    if config.average:
-        resumed = state.average if state is not None and state.started else None
-        average = WeightAverage(net.parameters(), config.average, resumed)
-    if state is not None and not state.started:
-        _snapshot(state, rng, step, best_params, average)
-    if len(X_val):  # early stopping's bookkeeping, as the earlier epochs left it
-        for r in history.epochs:
-            if r.validation_accuracy > best_acc:
-                best_acc, since_best = r.validation_accuracy, 0
-            else:
-                since_best += 1
-        if config.patience is not None and state is not None and state.best is not None:
-            best_params = _split_like(net, state.best)
-    augment = config.augment if getattr(config.augment, "enabled", True) else None
-    if augment is not None:
-        from digitnet.data import augment_batch
-        from digitnet.data.augment import prepare
-
-        history.compile_seconds += prepare(augment)
-
-    # Overflow on the way to a NaN is expected when eta is too high: it is caught below.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(first_epoch, config.epochs + 1):
-            callback.on_epoch_start(epoch, n_batches)
-            start = time.perf_counter()
-            perm = rng.permutation(n)
-            lr = config.lr_at(epoch - 1)
-            for i in range(n_batches):
-                idx = perm[i * bs : (i + 1) * bs]
-                m = len(idx)  # bs, or fewer in the last batch
-                X = X_train.take(idx, axis=0, out=X_batch[:m], mode="clip")  # idx is in range
-                y = y_train.take(idx, axis=0, out=y_batch[:m], mode="clip")
-                if augment is not None:
-                    X = augment_batch(X, augment, rng)
-                if config.schedule == "cosine":  # eta falls within the epoch too
-                    lr = config.lr_at(epoch - 1 + i / n_batches)
-                if sample_weight is None:
-                    step(X, y, lr, rng)
-                else:  # w_x m / sum w: the cost's 1/m average becomes the weighted one
-                    w = sample_weight[idx]
-                    total = w.sum()
-                    step(X, y, lr, rng, w * (m / total) if total > 0 else w)
-                if average is not None:
-                    average.after_step(step.optimizer.t)
-                if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
-                    history.stopped = "interrupted"
-                    if state is not None:  # back to the moment the state describes
-                        net.set_parameters(good_params)
-                    return history
-                if (i + 1) % callback.batch_report_every == 0:
-                    callback.on_batches(epoch, i + 1, n_batches)
-            seconds = time.perf_counter() - start
-
-            start = time.perf_counter()
-            if average is not None:  # measure the average: the network training leaves
-                average.swap()
-            train_cost, train_acc = step.evaluate(X_monitor, y_monitor)
-            val_cost, val_acc = step.evaluate(X_val, y_val)
-            _, test_acc = step.evaluate(X_test, y_test)
-            if average is not None:
-                average.swap()
-            record = EpochRecord(
-                epoch,
-                lr,
-                train_cost,
-                train_acc,
-                val_cost,
-                val_acc,
-                test_acc,
-                seconds,
-                time.perf_counter() - start,
-            )
-            cost_blew_up = len(X_monitor) > 0 and not math.isfinite(train_cost)  # monitor=0: nan
-            if not all(math.isfinite(p.sum()) for p in net.parameters()) or cost_blew_up:
-                net.set_parameters(good_params)
-                history.stopped = "diverged"
-                raise TrainingDiverged(
-                    f"the cost became {train_cost} in epoch {epoch}: the learning rate "
-                    f"(lr={config.lr}) is probably too high; kept the weights "
-                    + (f"of epoch {epoch - 1}" if epoch > 1 else "it started with"),
-                    history,  # type: ignore[arg-type]
-                )
-            good_params = net.copy_parameters()
-            history.epochs.append(record)
-            if len(X_val):
-                if val_acc > best_acc:
-                    best_acc, since_best, history.best_epoch = val_acc, 0, epoch
-                    if config.patience is not None:
-                        best_params = (
-                            net.copy_parameters()
-                            if average is None
-                            else [mean.copy() for mean in average.average]
-                        )
-                else:
-                    since_best += 1
-            if state is not None:
-                _snapshot(state, rng, step, best_params, average)
-            if average is not None:  # the callback sees the network the record measured
-                average.swap()
-            callback.on_epoch_end(record, net)
-            if average is not None:
-                average.swap()
-            if callback.stop_requested:
-                history.stopped = "interrupted"
-                return history
-            if config.patience is not None and since_best >= config.patience:
-                history.stopped = "early-stopping"
-                break
-    if best_params is not None and history.stopped == "early-stopping":
-        net.set_parameters(best_params)
-    elif average is not None and history.stopped == "finished":
-        net.set_parameters(average.average)
-    return history
-
-
 def _check_weights(w: np.ndarray | None, n: int, dtype: np.dtype) -> np.ndarray | None:
     """``sample_weight`` as (n,) of the network's dtype, or None when every weight is the same
     (equal weights train exactly as no weights)."""
@@ -496,56 +325,6 @@ def _check_weights(w: np.ndarray | None, n: int, dtype: np.dtype) -> np.ndarray 
     if not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
         raise DigitnetError("sample_weight must be finite numbers >= 0, not all 0")
     return None if np.all(w == w[0]) else w.astype(dtype)
-
-
-def _snapshot(
-    state: TrainingState,
-    rng: np.random.Generator,
-    step: Any,
-    best_params: list[np.ndarray] | None,
-    average: WeightAverage | None,
-) -> None:
-    """Write the run's state as it is now into ``state``."""
-    state.rng = rng.bit_generator.state
-    state.optimizer = step.optimizer.state()
-    state.optimizer_name = step.optimizer.name
-    state.best = None if best_params is None else np.concatenate([p.ravel() for p in best_params])
-    state.average = None if average is None else average.vector()
-    state.weights = None if average is None else step.net.parameter_vector()
-
-
-def _continue_from(
-    state: TrainingState, rng: np.random.Generator, step: Any, config: TrainConfig, net: Network
-) -> None:
-    """Put the generator, the optimizer and (with weight averaging) the weights training goes
-    on from back as ``state`` says."""
-    if state.optimizer_name != config.optimizer:
-        raise DigitnetError(
-            f"the saved state is of optimizer {state.optimizer_name!r}, not {config.optimizer!r}"
-        )
-    try:
-        rng.bit_generator.state = state.rng
-    except (TypeError, ValueError, KeyError) as err:
-        raise DigitnetError(f"the saved random generator state is unusable ({err})") from None
-    step.optimizer.set_state(state.optimizer)
-    if bool(config.average) != (state.average is not None):
-        raise DigitnetError(
-            "the saved state was made "
-            + ("without" if config.average else "with")
-            + " weight averaging; the run cannot go on "
-            + ("with" if config.average else "without")
-        )
-    if state.weights is not None:  # the network holds the average; training goes on from these
-        net.set_parameter_vector(state.weights)
-
-
-def _split_like(net: Network, theta: np.ndarray) -> list[np.ndarray]:
-    """The parameter vector ``theta`` as arrays shaped like ``net.parameters()``."""
-    arrays, offset = [], 0
-    for p in net.parameters():
-        arrays.append(np.asarray(theta[offset : offset + p.size]).reshape(p.shape))
-        offset += p.size
-    return arrays
 
 
 def train_on(

@@ -1,4 +1,11 @@
-"""The command-line commands, one module each, and the option types they share."""
+"""The command-line commands, one module each, and the option types they share.
+
+Each of ``train`` (with ``demo``), ``evaluate``, ``serve``, ``inside``, ``convert``, ``sweep`` and
+``experiment`` is a module with ``register(subparsers)``; ``digitnet data`` is
+:mod:`digitnet.data.cli`. Two modules are not commands but what several share:
+:mod:`.recipe`, the recipe options and the data they name, and :mod:`.run`, the one checkpointed
+training run that ``train``, ``demo`` and ``serve`` go through.
+"""
 
 from __future__ import annotations
 

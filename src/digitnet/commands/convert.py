@@ -15,9 +15,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from digitnet.atomic_files import check_output
 from digitnet.costs import COST_NAMES
 from digitnet.errors import DigitnetError
-from digitnet.files import check_output
 
 
 def register(subparsers: Any) -> None:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from digitnet.atomic_files import check_output
 from digitnet.commands import check_fits, finite_float, int_in, non_negative_int, positive_int
 from digitnet.errors import DigitnetError
-from digitnet.files import check_output
 from digitnet.limits import MAX_DPI, check_picture
 
 if TYPE_CHECKING:
@@ -247,7 +247,7 @@ def run_plot(args: argparse.Namespace) -> int:
     else:
         net, header = _load(args.model)
         fig = make_view(args, net, header)
-    from digitnet.files import atomic_write
+    from digitnet.atomic_files import atomic_write
 
     if out.suffix.lower() == ".png":
         check_picture(*fig.get_size_inches(), args.dpi)

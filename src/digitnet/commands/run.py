@@ -1,4 +1,5 @@
-"""One training run from the command line, that survives anything: checkpoints, signals, resume.
+"""Not a command: the training run ``train``, ``demo`` and ``serve`` share, that survives
+anything: checkpoints, signals, resume.
 
 ``digitnet train`` (and ``demo``, and ``serve`` when it has no model) trains through
 :func:`run_training`:
@@ -29,13 +30,15 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet.advice import lr_warning
+from digitnet.atomic_files import check_output as check_output_file
+from digitnet.atomic_files import exclusive_lock
+from digitnet.commands.recipe import load_data
 from digitnet.engine.small import unsupported as small_step_unsupported
 from digitnet.errors import DigitnetError
-from digitnet.files import check_output as check_output_file
-from digitnet.files import exclusive_lock
 from digitnet.limits import check_memory, count_params, describe_bytes, training_bytes
 from digitnet.model_io import load_model, read_state, read_trajectory, save_model
 from digitnet.network import Network
+from digitnet.settings import make_config
 from digitnet.train import Callback, EpochRecord, History, TrainConfig, TrainingState, train_on
 
 # Small networks keep their parameters after every epoch, for the cost landscape's training path.
@@ -269,8 +272,6 @@ def _run(
     tracker: Any = None,
 ) -> Run:
     """:func:`run_training`'s work, with ``progress`` catching the stop signals."""
-    from digitnet.commands.train import load_data, make_config
-
     ckpt = checkpoint_path(out)
     history, state = History(), TrainingState()
     if resume:

@@ -4,7 +4,7 @@ Without a MODEL it serves the newest model file under ``runs/``, or, when there 
 the lessons' network first (with a progress bar) and saves it as ``runs/model.npz``. It listens
 on 127.0.0.1 (this machine only) unless ``--host`` says otherwise, and prints the address.
 Networks trained live in the page are saved under ``runs/web/`` (at most
-``digitnet.web.app.MAX_LIVE_MODELS`` of them): as ``candidate-*.npz`` until someone adopts one
+``digitnet.web.models.MAX_LIVE_MODELS`` of them): as ``candidate-*.npz`` until someone adopts one
 in the page, then as ``live-*.npz``. The next ``digitnet serve`` starts from the newest model
 file that is not a candidate.
 """
@@ -64,12 +64,12 @@ def newest_model(runs: Path) -> Path | None:
 
 def train_default(runs: Path, data_dir: Path | None) -> Path:
     """Train the lessons' network (the CLI's progress bar and table) into ``runs/model.npz``."""
-    from digitnet.commands import train as train_command
+    from digitnet.commands import recipe as options
     from digitnet.commands.run import checkpoint_path, run_training
 
     names = ("preset", "layers", "augment", "dataset", "activation", "output", "cost", "init")
-    names += ("dtype", *train_command.TRAINING_OPTIONS)
-    recipe = train_command.recipe_from_args(argparse.Namespace(**dict.fromkeys(names)))
+    names += ("dtype", *options.TRAINING_OPTIONS)
+    recipe = options.recipe_from_args(argparse.Namespace(**dict.fromkeys(names)))
     out = runs / "model.npz"
     print(f"no model under {runs}/: training the lessons' network first ({out})", flush=True)
     resume = checkpoint_path(out).exists()  # an earlier start was interrupted

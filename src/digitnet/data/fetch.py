@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from digitnet import __version__
 from digitnet.data import idx, sources
 from digitnet.data.registry import DATASETS, DatasetSpec, FileSpec, get
 from digitnet.errors import DigitnetError
+from digitnet.version import __version__
 
 CHUNK = 1 << 16
 USER_AGENT = f"digitnet/{__version__}"

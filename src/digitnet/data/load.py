@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.atomic_files import atomic_path
 from digitnet.data import idx, registry, sources
 from digitnet.data.fetch import fetch, verify
 from digitnet.data.registry import DatasetSpec
 from digitnet.errors import DigitnetError
-from digitnet.files import atomic_path
 
 log = logging.getLogger(__name__)
 

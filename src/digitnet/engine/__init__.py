@@ -9,8 +9,8 @@ compute the same step faster, and is tested against it (tests/test_engine.py):
   BLAS;
 - :mod:`.step`: trace and backprop into the workspace, with momentum's update folded into
   backprop's products;
-- :mod:`.optimizers`: the optimizers' updates piece by piece through the cache, with their state
-  kept out of the subnormal numbers;
+- :mod:`.step_rules_in_place`: the step rules' updates piece by piece through the cache, with
+  their state kept out of the subnormal numbers;
 - :mod:`.dropout`: dropout masks from random bits (drawn the same way by the reference step);
 - :mod:`.small`: a small network's whole step in one call compiled by Numba;
 - :mod:`.augment`: the augmentation's resampling compiled by Numba (the same images as
@@ -21,7 +21,6 @@ trains with the plain path.
 """
 
 from digitnet.engine.step import Step
-
-ENGINES = ("fast", "reference")
+from digitnet.settings import ENGINES
 
 __all__ = ["ENGINES", "Step"]

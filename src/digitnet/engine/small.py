@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from digitnet.engine.blas import ONE_THREAD_WORK
-from digitnet.engine.optimizers import make_optimizer
 from digitnet.engine.step import evaluate, flat_parameters
+from digitnet.engine.step_rules_in_place import make_optimizer
 from digitnet.network import Network
 
 if TYPE_CHECKING:
-    from digitnet.train import TrainConfig
+    from digitnet.settings import TrainConfig
 
 ACTIVATIONS = {"sigmoid": 0, "relu": 1, "leaky-relu": 2, "tanh": 3, "identity": 4, "softmax": 5}
 LARGEST_BATCH = 64

@@ -17,12 +17,12 @@ import numpy as np
 
 from digitnet.engine.blas import axpy, batch_sum, gemm
 from digitnet.engine.dropout import draw_mask, kept_fraction
-from digitnet.engine.optimizers import make_optimizer
+from digitnet.engine.step_rules_in_place import make_optimizer
 from digitnet.engine.workspace import Workspace
 from digitnet.network import Gradients, Network, Trace, _split
 
 if TYPE_CHECKING:
-    from digitnet.train import TrainConfig
+    from digitnet.settings import TrainConfig
 
 # Activations whose sigma'(z) reads z alone, so backprop need not undo dropout's scaling of a.
 PRIME_OF_Z_ONLY = ("relu", "leaky-relu", "identity")

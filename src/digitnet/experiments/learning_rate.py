@@ -22,7 +22,9 @@ QUICK = dict(etas=[0.01, 0.1, 1.5, 100.0], epochs=3, images=3_000)
 def train_eta(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
     """Train the lessons' network at ``recipe["lr"]``; the cost before training and after every
     epoch, the accuracies, and whether it diverged."""
-    from digitnet import Network, TrainConfig, TrainingDiverged, train
+    from digitnet.errors import TrainingDiverged
+    from digitnet.network import Network
+    from digitnet.train import TrainConfig, train
 
     data = dataset_of(data)
     n = recipe.get("images") or len(data.y_train)
@@ -151,7 +153,7 @@ def run(context: Context) -> Report:
 
 def final_figure(results: list[dict[str, Any]]) -> Any:
     """Final training cost and test accuracy against eta (log axis)."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(10, 3.8)
     cost_ax, acc_ax = fig.subplots(1, 2)
@@ -174,7 +176,7 @@ def final_figure(results: list[dict[str, Any]]) -> Any:
 
 def curves_figure(chosen: dict[str, dict[str, Any]]) -> Any:
     """The training cost per epoch of a too-small, the best and a too-large eta."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(6.5, 4)
     ax = fig.subplots()

@@ -43,9 +43,10 @@ def train_and_ask(
     recipe: dict[str, Any], data: Any, want_parameters: bool = False
 ) -> dict[str, Any]:
     """Train the preset's network and return its confidence and answer on every kind of input."""
-    from digitnet import Network, train
-    from digitnet.commands.train import make_config
+    from digitnet.network import Network
     from digitnet.presets import get_preset
+    from digitnet.settings import make_config
+    from digitnet.train import train
 
     data = dataset_of(data)
     preset = get_preset(recipe["preset"])
@@ -169,7 +170,7 @@ def run(context: Context) -> Report:
 
 def figure(results: list[dict[str, Any]]) -> Any:
     """One histogram of the confidence per kind of input, a row per network."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(3 * len(KINDS), 2.8 * len(results))
     axes = np.atleast_2d(fig.subplots(len(results), len(KINDS), sharex=True))

@@ -46,7 +46,9 @@ def train_variant(
 ) -> dict[str, Any]:
     """Train one variant (a task of :func:`digitnet.experiments.report.run_tasks`); the history
     and the final test accuracy on the real test images."""
-    from digitnet import Network, TrainConfig, TrainingDiverged, train
+    from digitnet.errors import TrainingDiverged
+    from digitnet.network import Network
+    from digitnet.train import TrainConfig, train
 
     data = dataset_of(data)
     n = recipe["images"]
@@ -161,7 +163,7 @@ def run(context: Context) -> Report:
 
 def figure(results: dict[str, dict[str, Any]], n: int, shape: str) -> Any:
     """Training cost and training accuracy per epoch, one line per variant."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(10, 3.8)
     cost_ax, acc_ax = fig.subplots(1, 2)

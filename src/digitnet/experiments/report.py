@@ -138,7 +138,7 @@ def write_report(
 ) -> list[Path]:
     """Write ``report`` into the folder ``out``; ``run`` says how it ran (data, cluster, quick).
     Returns the paths written."""
-    from digitnet.files import atomic_write
+    from digitnet.atomic_files import atomic_write
 
     written = []
     for key, figure in report.figures.items():

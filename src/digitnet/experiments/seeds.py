@@ -35,7 +35,8 @@ LESSONS = dict(
 def train_seed(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
     """Train the lessons' network from seed ``recipe["seed"]``; its history, final costs and
     accuracies, and its parameter vector at the start and at the end."""
-    from digitnet import Network, TrainConfig, train
+    from digitnet.network import Network
+    from digitnet.train import TrainConfig, train
 
     data = dataset_of(data)
     n = recipe["images"] or len(data.y_train)
@@ -63,7 +64,7 @@ def cost_along_line(
     theta_0: np.ndarray, theta_1: np.ndarray, X: np.ndarray, y: np.ndarray, alphas: np.ndarray
 ) -> np.ndarray:
     """C((1 - alpha) theta_0 + alpha theta_1) on (X, y) for each alpha, for the lessons' network."""
-    from digitnet import Network
+    from digitnet.network import Network
 
     net = Network.from_config(LESSONS, seed=0)
     costs = []
@@ -194,7 +195,7 @@ def spread_figure(
     results: list[dict[str, Any]], trained_d: list[float], start_d: list[float]
 ) -> Any:
     """Final training cost against test accuracy, one point per seed; the distances."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(10, 3.8)
     ax, dist_ax = fig.subplots(1, 2)
@@ -222,7 +223,7 @@ def spread_figure(
 
 def line_figure(alphas: np.ndarray, lines: dict[tuple[int, int], np.ndarray]) -> Any:
     """The cost along the straight line between pairs of trained networks."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(6.5, 4)
     ax = fig.subplots()

@@ -35,7 +35,7 @@ def make_network(activation: str, hidden: int, cost: str, seed: int) -> Any:
     """[784, 30 x hidden, 10] with a sigmoid output, in float64 as Nielsen's; sigmoid layers
     start as network2.py's (weights N(0, 1/n_in), biases N(0, 1)), ReLU layers with He's
     weights and biases 0."""
-    from digitnet import Network
+    from digitnet.network import Network
 
     sizes = [784, *[30] * hidden, 10]
     net = Network(
@@ -63,7 +63,7 @@ def speeds(net: Any, X: np.ndarray, y: np.ndarray) -> list[float]:
 def measure(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
     """One network's speeds of learning at the start (cross-entropy and quadratic cost) and
     before every epoch of Nielsen's full-batch training."""
-    from digitnet import Callback, TrainConfig, train
+    from digitnet.train import Callback, TrainConfig, train
 
     data = dataset_of(data)
     n = recipe["images"]
@@ -234,7 +234,7 @@ COLOURS = ["#2A6EA6", "#FFA933", "#FF5555", "#55AA55"]
 
 def start_figure(rows: list[dict[str, Any]], depths: list[int]) -> Any:
     """The speed of each hidden layer at the start, per depth: Nielsen's, sigmoid, ReLU."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(3.2 * len(depths), 3.6)
     axes = np.atleast_1d(fig.subplots(1, len(depths), sharey=True))
@@ -269,7 +269,7 @@ def start_figure(rows: list[dict[str, Any]], depths: list[int]) -> Any:
 
 def training_figure(results: list[dict[str, Any]], depths: list[int]) -> Any:
     """The speed of each hidden layer before every epoch (seed 0): sigmoid solid, ReLU dashed."""
-    from digitnet.views._common import new_figure
+    from digitnet.views.figures import new_figure
 
     fig = new_figure(3.2 * len(depths), 3.6)
     axes = np.atleast_1d(fig.subplots(1, len(depths), sharey=True))

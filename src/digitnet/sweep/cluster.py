@@ -410,8 +410,8 @@ def train_run(recipe: dict[str, Any], data: Any, want_parameters: bool = False) 
     trained W and b (for the driver to save the model file)."""
     start = time.perf_counter()
     pin_blas_threads()
-    from digitnet.commands.train import make_config
     from digitnet.network import Network
+    from digitnet.settings import make_config
     from digitnet.train import train_on
 
     if isinstance(data, Packed):

@@ -24,7 +24,7 @@ from digitnet.costs import COST_NAMES
 from digitnet.engine import ENGINES
 from digitnet.errors import DigitnetError
 from digitnet.network import INITS, Network
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES
+from digitnet.step_rules import OPTIMIZERS, SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -331,7 +331,7 @@ def with_params(
 
 def check_recipe(recipe: dict[str, Any], params: dict[str, Any]) -> None:
     """One line naming the swept values if this recipe cannot be trained."""
-    from digitnet.commands.train import make_config
+    from digitnet.settings import make_config
 
     try:
         make_config(recipe["training"], recipe["augment"])

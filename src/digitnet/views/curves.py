@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from digitnet.errors import DigitnetError
-from digitnet.views._common import new_figure
+from digitnet.views.figures import new_figure
 
 SERIES = {
     "cost": [("train_cost", "train"), ("validation_cost", "validation")],

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from digitnet.errors import DigitnetError
 from digitnet.limits import check_memory
 from digitnet.network import Network
-from digitnet.views._common import check_examples, new_figure
+from digitnet.views.figures import check_examples, new_figure
 from digitnet.views.landscape import (
     cost_surface,
     draw_gradient_arrow,

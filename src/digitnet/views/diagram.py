@@ -30,7 +30,7 @@ from matplotlib.patches import Circle, Rectangle
 
 from digitnet.errors import DigitnetError
 from digitnet.network import Network, Trace
-from digitnet.views._common import (
+from digitnet.views.figures import (
     INK,
     NEGATIVE,
     POSITIVE,

@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
 from digitnet.train import Callback, EpochRecord
-from digitnet.views._common import check_examples, new_figure
+from digitnet.views.figures import check_examples, new_figure
 
 DIRECTIONS = ("auto", "random", "pca")
 PATH_COLOURS = ("#17becf", "#e377c2", "#bcbd22")  # the extra paths' lines, in turn

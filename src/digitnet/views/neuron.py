@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from digitnet.explain import neuron_function
 from digitnet.network import Network
-from digitnet.views._common import NEGATIVE, POSITIVE, class_labels, new_figure
+from digitnet.views.figures import NEGATIVE, POSITIVE, class_labels, new_figure
 
 SHOWN_TERMS = 4  # products w_jk a_k written out in the formula; the rest are summed
 

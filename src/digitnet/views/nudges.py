@@ -34,7 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from digitnet.network import Network, Trace
-from digitnet.views._common import (
+from digitnet.views.figures import (
     DIVERGING,
     INK,
     NEGATIVE,

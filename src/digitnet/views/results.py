@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from digitnet.metrics import confusion_matrix
 from digitnet.network import Network
-from digitnet.views._common import (
+from digitnet.views.figures import (
     NEGATIVE,
     POSITIVE,
     check_examples,

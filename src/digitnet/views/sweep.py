@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from digitnet.errors import DigitnetError
-from digitnet.views._common import new_figure
+from digitnet.views.figures import new_figure
 
 METRICS = {"accuracy": ("test_accuracy", "test accuracy (%)"), "cost": ("test_cost", "test cost")}
 

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from digitnet.network import Network
-from digitnet.views._common import (
+from digitnet.views.figures import (
     DIVERGING,
     check_layer,
     grid_shape,

@@ -17,7 +17,7 @@ from digitnet.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitnet.costs import COST_NAMES
 from digitnet.data import DATASETS
 from digitnet.network import INITS
-from digitnet.optimizers import OPTIMIZERS, SCHEDULES
+from digitnet.step_rules import OPTIMIZERS, SCHEDULES
 
 N_INPUTS = 784
 MAX_EPOCHS = 100

@@ -1,9 +1,12 @@
-"""How a step along -grad C is taken, and how the learning rate eta changes over the epochs.
+"""The lessons' step rules: how a step along -grad C is taken, and how eta changes over time.
+
+These are the plain versions, the ones the lessons write and :class:`digitnet.train.ReferenceStep`
+uses; the fast engine's in-place versions are :mod:`digitnet.engine.step_rules_in_place`.
 
 An optimizer updates the parameter arrays in place from their gradients (same shapes, same order
 as ``Network.parameters()``). Plain SGD is the lessons' rule, ``w <- w - eta dC/dw``; the others
 keep a little state per parameter (a velocity, or Adam's moment estimates). The training engine
-takes the same steps with reused memory (:mod:`digitnet.engine.optimizers`).
+takes the same steps with reused memory (:mod:`digitnet.engine.step_rules_in_place`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The optimizers of :mod:`digitnet.optimizers`, stepping in place through the cache.
+"""The fast engine's in-place versions of the step rules of :mod:`digitnet.step_rules`.
 
 Same rules, same state; two things differ, neither changing what a step computes:
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from digitnet import optimizers as plain
+from digitnet import step_rules as plain
 from digitnet.engine.blas import axpy
 
 # Elements per piece of an update: three float32 pieces (768 KB) stay in a core's cache.
@@ -182,5 +182,5 @@ KINDS: dict[str, type[plain.SGD]] = {
 
 
 def make_optimizer(name: str, params: Sequence[np.ndarray], momentum: float = 0.9) -> SGD:
-    """The engine's optimizer called ``name`` (see :func:`digitnet.optimizers.make_optimizer`)."""
+    """The engine's optimizer called ``name`` (see :func:`digitnet.step_rules.make_optimizer`)."""
     return plain.make_optimizer(name, params, momentum, KINDS)  # type: ignore[return-value]

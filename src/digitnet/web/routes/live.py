@@ -1,0 +1,195 @@
+"""The live-training room: start a run, stop, pause, step it one mini-batch at a time, watch
+its events, trace its network as it is now, and adopt the network it leaves.
+
+A live run never replaces the served network by itself (see :mod:`digitnet.web.models`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from digitnet.errors import DigitnetError
+from digitnet.model_io import strict_json
+from digitnet.network import Network
+from digitnet.settings import TrainConfig
+from digitnet.web.answers import diagram_answer, prediction_answer
+from digitnet.web.api_errors import ERRORS, ApiError
+from digitnet.web.models import Models, Served, describe
+from digitnet.web.routes import image_of_async
+from digitnet.web.schemas import (
+    AdoptRequest,
+    EmptyBody,
+    ImageInput,
+    ModelInfo,
+    TraceAnswer,
+    TrainRequest,
+    TrainStatus,
+)
+from digitnet.web.security import public
+from digitnet.web.training import Busy, Job, busy_message
+
+
+def router(models: Models) -> APIRouter:
+    room = APIRouter()
+
+    @room.post("/api/train", responses=ERRORS, summary="Start a live training run")
+    def train_start(body: TrainRequest) -> TrainStatus:
+        if models.trainer.running:
+            raise ApiError(409, busy_message(models.trainer.job))
+        known = models.loaded.get(body.dataset)
+        if known is not None and body.train_examples > len(known.y_train):
+            raise ApiError(
+                422,
+                f"train_examples: {known.name} has {len(known.y_train):,} training images (the "
+                f"validation split holds {len(known.y_val):,} more); ask for at most "
+                f"{len(known.y_train):,}, got {body.train_examples:,}",
+            )
+        try:
+            net = Network.from_config(
+                {
+                    "sizes": body.sizes,
+                    "activation": body.activation,
+                    "output": body.output,
+                    "cost": body.cost,
+                    "init": body.init,
+                    "dtype": "float32",
+                },
+                seed=body.seed,
+            )
+            config = TrainConfig(
+                epochs=body.epochs,
+                batch_size=body.batch_size,
+                lr=body.lr,
+                optimizer=body.optimizer,
+                schedule=body.schedule,
+                seed=body.seed,
+            )
+            config.validate()
+        except DigitnetError as err:
+            raise ApiError(422, str(err)) from None
+        try:
+            models.trainer.start(body.model_dump(), net, config)
+        except Busy as err:
+            raise ApiError(409, str(err)) from None
+        return models.status()
+
+    def _control(action: Callable[[], Job]) -> dict[str, Any]:
+        try:
+            action()
+        except DigitnetError as err:
+            raise ApiError(409, str(err)) from None
+        return models.status()
+
+    @room.post("/api/train/stop", responses=ERRORS, summary="Stop the live training run")
+    def train_stop(body: Annotated[EmptyBody | None, Body()] = None) -> TrainStatus:
+        answer = _control(models.trainer.stop)
+        return {**answer, "stopping": True}
+
+    @room.post(
+        "/api/train/pause",
+        responses=ERRORS,
+        summary="Pause the live run before its next mini-batch (answers once it rests)",
+    )
+    def train_pause(body: Annotated[EmptyBody | None, Body()] = None) -> TrainStatus:
+        return _control(models.trainer.pause)
+
+    @room.post("/api/train/resume", responses=ERRORS, summary="Let the paused run train on")
+    def train_resume(body: Annotated[EmptyBody | None, Body()] = None) -> TrainStatus:
+        return _control(models.trainer.resume)
+
+    @room.post(
+        "/api/train/step",
+        responses=ERRORS,
+        summary="While paused: exactly one mini-batch step (answers once it is taken)",
+    )
+    def train_step(body: Annotated[EmptyBody | None, Body()] = None) -> TrainStatus:
+        return _control(models.trainer.step)
+
+    @room.post(
+        "/api/train/adopt",
+        responses=ERRORS,
+        summary="Serve the candidate: the network of the finished live run",
+    )
+    def train_adopt(body: Annotated[AdoptRequest | None, Body()] = None) -> ModelInfo:
+        new = models.adopt(None if body is None else body.job)
+        return strict_json(describe(new, None))
+
+    @room.post(
+        "/api/train/trace",
+        responses={**ERRORS, 200: {"model": TraceAnswer}},
+        summary="/api/trace with the live run's network (or the candidate's), as it is now",
+    )
+    async def train_trace(body: ImageInput) -> JSONResponse:
+        job = models.trainer.job
+        if job is None:
+            raise ApiError(404, "no training run has been started")
+        base = models.served[0]
+        live = Served(job.net, base.header, None, base.version)
+        x = await image_of_async(body)
+        t = live.net.trace(x)
+        answer = {
+            **prediction_answer(live.net, x, t, live.class_names),
+            "model_version": live.version,
+        }
+        return JSONResponse(
+            strict_json({**answer, **diagram_answer(live.net, t), "sizes": live.net.sizes})
+        )
+
+    @room.get("/api/train/status", responses=ERRORS, summary="The live training run's state")
+    def train_status() -> TrainStatus:
+        return models.status()
+
+    @room.get(
+        "/api/train/events",
+        responses=ERRORS,
+        response_class=StreamingResponse,
+        summary="Server-sent events of the live training run",
+    )
+    async def train_events(request: Request) -> StreamingResponse:
+        job = models.trainer.job
+        if job is None:
+            raise ApiError(404, "no training run has been started")
+        return StreamingResponse(
+            _events(job, request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return room
+
+
+def _sse(kind: str, data: Any) -> str:
+    return f"event: {kind}\ndata: {json.dumps(strict_json(data), separators=(',', ':'))}\n\n"
+
+
+def _public_event(event: dict[str, Any]) -> dict[str, Any]:
+    summary = event.get("summary")
+    if isinstance(summary, dict) and summary.get("message"):
+        return {**event, "summary": {**summary, "message": public(summary["message"])}}
+    return event
+
+
+async def _events(job: Job, request: Request) -> AsyncIterator[str]:
+    """Every event of ``job`` from its start, then new ones as they come, up to its "end"."""
+    sent, progress_seen = 0, -1
+    yield _sse("status", _public_event({"summary": job.summary()})["summary"])
+    while True:
+        events = job.events
+        while sent < len(events):
+            event = events[sent]
+            sent += 1
+            yield _sse(event["event"], _public_event(event))
+            if event["event"] == "end":  # always the job's last event
+                return
+        if job.progress_count != progress_seen and job.progress:
+            progress_seen = job.progress_count
+            yield _sse("progress", {"job": job.id, **job.progress, "state": job.shown_state})
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.1)

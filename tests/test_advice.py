@@ -70,3 +70,21 @@ def test_train_without_numba_says_once_how_to_get_the_fast_step(tmp_path) -> Non
         timeout=300,
     )  # fmt: skip
     assert with_numba.returncode == 0 and "digitnet[fast]" not in with_numba.stderr
+
+
+def test_a_diverged_run_names_a_smaller_eta_to_try() -> None:
+    import numpy as np
+
+    from digitnet.errors import TrainingDiverged
+    from digitnet.network import Network
+    from digitnet.train import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((200, 784)).astype(np.float32), rng.integers(0, 10, 200)
+    net = Network([784, 16, 10], activation="identity", seed=0)  # nothing saturates: it blows up
+    config = TrainConfig(epochs=3, lr=1e6, batch_size=10)
+    with pytest.raises(TrainingDiverged) as caught:
+        train(net, X, y, config)
+    message = str(caught.value)
+    better = float(message.rsplit("try --lr ", 1)[1])
+    assert "\n" not in message and better == min(suggested_lr("identity", "sgd", 10), 1e6 / 10)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from digitnet.advice import suggested_lr
 from digitnet.averaging import WeightAverage
 from digitnet.engine.dropout import draw_masks
 from digitnet.errors import DigitnetError
@@ -214,7 +215,11 @@ class TrainingRun:
             epoch, lr, train_cost, train_acc, val_cost, val_acc, test_acc, seconds,
             time.perf_counter() - start,
         )  # fmt: skip
-        self.guard.check(record, len(self.X_monitor) > 0, self.config.lr, self.history)
+        config = self.config
+        better = min(
+            suggested_lr(self.net.activation, config.optimizer, config.batch_size), config.lr / 10
+        )
+        self.guard.check(record, len(self.X_monitor) > 0, config.lr, self.history, better)
         return record
 
     def end_epoch(self, record: EpochRecord, callback: Callback) -> None:

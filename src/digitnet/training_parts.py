@@ -294,10 +294,17 @@ class DivergenceGuard:
         self.net = net
         self.good = net.copy_parameters()
 
-    def check(self, record: EpochRecord, measured: bool, lr: float, history: History) -> None:
+    def check(
+        self,
+        record: EpochRecord,
+        measured: bool,
+        lr: float,
+        history: History,
+        better_lr: float | None = None,
+    ) -> None:
         """Keep the weights if the epoch of ``record`` ended well; else restore the last good
-        ones and raise :class:`TrainingDiverged`. ``measured``: whether ``record.train_cost``
-        was measured (it is NaN on no examples)."""
+        ones and raise :class:`TrainingDiverged`, naming ``better_lr`` to try if given.
+        ``measured``: whether ``record.train_cost`` was measured (it is NaN on no examples)."""
         cost_blew_up = measured and not math.isfinite(record.train_cost)
         if cost_blew_up or not all(math.isfinite(p.sum()) for p in self.net.parameters()):
             self.restore()
@@ -306,7 +313,8 @@ class DivergenceGuard:
             raise TrainingDiverged(
                 f"the cost became {record.train_cost} in epoch {epoch}: the learning rate "
                 f"(lr={lr}) is probably too high; kept the weights "
-                + (f"of epoch {epoch - 1}" if epoch > 1 else "it started with"),
+                + (f"of epoch {epoch - 1}" if epoch > 1 else "it started with")
+                + (f"; try --lr {better_lr:g}" if better_lr is not None else ""),
                 history,  # type: ignore[arg-type]
             )
         self.good = self.net.copy_parameters()

@@ -245,3 +245,22 @@ def test_the_schema_describes_teaching(client: TestClient) -> None:
     answer = components["BackpropAnswer"]["properties"]
     for name in ("wanted_a", "via_bias", "via_weights", "via_activations", "wanted_prev", "layers"):
         assert answer[name]["description"]
+
+
+def test_a_step_that_leaps_says_so(net: Network, mnist) -> None:
+    """The warning is there exactly when one step moves P(label) by more than 30 points; on the
+    trained network a small eta nudges and a large one leaps."""
+    x, y = mnist.X_test[0], 9  # a 7, taught as a 9
+    warned = []
+    with local(create_app(net)) as c:
+        for eta in (0.01, 0.1, 1.0, 10.0, 100.0):
+            s = c.post("/api/backprop/step", json={"pixels": x.tolist(), "label": y, "eta": eta})
+            assert s.status_code == 200, s.text
+            body = s.json()
+            change = body["label_probability_after"] - body["label_probability_before"]
+            close(body["label_probability_change"], change, rtol=1e-3, atol=1e-6)
+            assert (body["warning"] is not None) == (abs(change) > 0.30)
+            if body["warning"]:
+                assert "leap" in body["warning"] and f"try eta {eta / 10:g}" in body["warning"]
+            warned.append(body["warning"] is not None)
+    assert warned[0] is False and warned[-1] is True, warned

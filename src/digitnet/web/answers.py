@@ -144,6 +144,10 @@ def backprop_answer(
     }
 
 
+# A step that moves P(label) by more than this (30 points) is no nudge: the answer says so.
+LEAP = 0.30
+
+
 def step_answer(
     net: Network, x: np.ndarray, y: int, eta: float, class_names: Sequence[str]
 ) -> dict[str, Any]:
@@ -163,10 +167,20 @@ def step_answer(
     cost_before = float(net.cost.fn(trace.z[L], trace.a[L], ys))
     cost_after = scratch.total_cost(net.as_input(x), ys)
     names = class_names
+    change = float(after[y] - before[y])
+    warning = None
+    if abs(change) > LEAP:
+        warning = (
+            f'One step moved P("{names[y]}") by {100 * abs(change):.0f} points: at eta {eta:g} a '
+            "single image's step is a leap, not the small nudge gradient descent takes; try eta "
+            f"{eta / 10:g}."
+        )
     return {
         "label": y,
         "label_name": names[y],
         "eta": eta,
+        "label_probability_change": _sig(change),
+        "warning": warning,
         "cost_before": _sig(cost_before),
         "cost_after": _sig(cost_after),
         "prediction_before": int(np.argmax(trace.output[0])),

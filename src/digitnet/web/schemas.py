@@ -419,4 +419,8 @@ class StepAnswer(BaseModel):
     probabilities_after: list[float] = Field(description="the same after the step")
     label_probability_before: float
     label_probability_after: float
+    label_probability_change: float = Field(description="P(label) after minus before")
+    warning: str | None = Field(
+        description="set when one step moved P(label) by more than 30 points: a leap, not a nudge"
+    )
     model_version: int = Field(description="the served network, unchanged by the step")

@@ -266,7 +266,13 @@ async function step() {
     summary.id = "teach-summary";
     summary.dataset.before = String(s.label_probability_before);
     summary.dataset.after = String(s.label_probability_after);
-    result.append(summary, compare(s));
+    result.append(summary);
+    if (s.warning) {
+      const warning = para(s.warning, "warning");
+      warning.id = "teach-warning";
+      result.append(warning);
+    }
+    result.append(compare(s));
     status("Stepped. Step again from the served network with another η, or teach another label.");
   } catch (err) {
     status(err.message, true);

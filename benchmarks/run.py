@@ -126,11 +126,12 @@ def checks(name: str) -> list[tuple[str, float]]:
     At eta 3 the lessons' networks amplify any float32 rounding difference until, within the
     epoch, two correct implementations are on different trajectories (see the notes): for them
     the same steps are also checked at eta 0.1, where an epoch stays on one trajectory, and in
-    float64, whose rounding differences start 9 orders of magnitude lower."""
+    float64, whose rounding differences start 9 orders of magnitude lower. Every workload is
+    checked in float64 too: in float32 W4's trajectories also part within its epoch."""
     w = WORKLOADS[name]
     if w.cost == "quadratic":
         return [("float32", w.lr), ("float32", 0.1), ("float64", w.lr)]
-    return [("float32", w.lr)]
+    return [("float32", w.lr), ("float64", w.lr)]
 
 
 def child_check(workload: str, dtype: str, eta: float, seed: int, data_dir: Path) -> dict:

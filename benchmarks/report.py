@@ -240,7 +240,13 @@ def jax_details(run: dict[str, Any]) -> list[str]:
     if agreement:
         lines += [
             "",
-            "Agreement (`workloads.agreement`, not timed): digitnet's own training step and "
+            "Agreement (`workloads.agreement`, not timed"
+            + (
+                f"; run with `run.py` of {run['agreement_run']}, this run having `--no-check`"
+                if "agreement_run" in run
+                else ""
+            )
+            + "): digitnet's own training step and "
             "JAX's jit-compiled step run side by side from the same initial weights over one "
             "epoch in the workload's data order; the table gives the largest absolute "
             "difference of any weight or bias after that many steps, and that of JAX's "

@@ -46,7 +46,7 @@ test-pythons:
 	@for py in $(PYTHONS); do \
 		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 		echo "== Python $$v ($$py)"; \
-		$$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e '.[fast]' pytest hypothesis httpx \
+		$$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e '.[fast,onnx]' pytest hypothesis httpx \
 		&& .venv-$$v/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) || exit 1; \
 	done
 

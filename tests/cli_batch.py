@@ -27,7 +27,7 @@ import json, os, sys, tempfile, traceback
 from digitnet.cli import main
 
 results = []
-for argv in json.loads(sys.argv[1]):
+for argv in json.loads(sys.stdin.read()):  # a long list: more than one argument may hold
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         saved = os.dup(1), os.dup(2)
         sys.stdout.flush(); sys.stderr.flush()
@@ -77,7 +77,8 @@ def run_batch(
     finds the datasets in ``data`` (``DIGITNET_DATA``)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg", DIGITNET_DATA=str(data))
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(commands)],
+        [sys.executable, "-c", CHILD],
+        input=json.dumps(commands),
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -18,6 +18,7 @@ const DEBOUNCE_MS = 80;
 const MAX_PARAMETER = 1e4;  // the server's bound on a bias or weight (explain.MAX_PARAMETER)
 const BIAS_SPAN = 10;       // the bias slider covers b +- this: z moves by as much
 const Z_SPAN = 8;           // the weight slider moves z by about +- this (a_k times its span)
+const STEPS = 500;          // a slider's positions each side of the served value (0)
 const [W, H, PAD] = [280, 170, 26];
 
 let request = 0;
@@ -73,7 +74,8 @@ function drawCurve(svg, f) {
     svg.append(el("svg:text", { x: tx, y: ty, "text-anchor": anchor }, s));
   text(PAD, H - 8, fixed(zs[0], 1), "start");
   text(W - PAD, H - 8, fixed(zs[zs.length - 1], 1), "end");
-  text(W / 2, H - 8, "z");
+  if (zs[0] < 0 && zs[zs.length - 1] > 0) text(x(0), H - 8, "0");
+  text(W - 2, y(0) + 4, "z", "end");
   text(PAD - 4, y(aMax) + 4, fixed(aMax, 1), "end");
   text(PAD - 4, y(aMin) + 4, fixed(aMin, 1), "end");
   text(8, PAD - 10, "a", "start");
@@ -87,20 +89,30 @@ function drawCurve(svg, f) {
   if (f.moved) dot(f.moved.z, f.moved.a, "moved", 4.5);
 }
 
+// A slider's positions are the whole numbers -STEPS..STEPS, position 0 the served value exactly:
+// its value is served + position x unit (data-value holds it, the <output> shows it).
 function slider(label, id) {
   const wrap = el("label", { class: "fn-slider" });
-  const input = el("input", { type: "range", id, step: "any" });
+  const input = el("input", { type: "range", id, min: -STEPS, max: STEPS, step: 1, value: 0 });
   const out = el("output", { for: id });
   wrap.append(el("span", {}, label), input, out);
-  return { wrap, input, out };
+  return { wrap, input, out, served: 0, unit: 1 };
 }
 
-function setRange(s, value, span) {
-  s.input.min = String(clamp(value - span));
-  s.input.max = String(clamp(value + span));
-  s.input.step = String(span / 500);
-  s.input.value = String(value);
-  s.out.textContent = fixed(value);
+const valueOf = (s) => clamp(s.served + s.unit * Number(s.input.value));
+
+function label(s) {
+  const v = valueOf(s);
+  s.input.dataset.value = String(v);
+  s.input.setAttribute("aria-valuetext", fixed(v));
+  s.out.textContent = fixed(v);
+}
+
+function setRange(s, served, span) {
+  s.served = served;
+  s.unit = span / STEPS;
+  s.input.value = "0";
+  label(s);
 }
 
 /** Show neuron `index` of layer `layer` as a function of the current image, in `box`. */
@@ -138,12 +150,15 @@ export async function showFunction(box, layer, index) {
   box.append(section);
 
   const name = (j) => classNames()[j] ?? String(j);
-  const show = (answer) => {
+  // `tried`: the bias and weight sent (the scratch copy holds them in the network's precision)
+  const show = (answer, tried) => {
     const m = answer.moved;
     drawCurve(svg, answer);
     const now = m || answer;
     numbers.dataset.z = String(now.z);
     numbers.dataset.a = String(now.a);
+    numbers.dataset.b = String(tried.b);
+    numbers.dataset.w = String(tried.w);
     let t = `z = Σ w·a + b = ${fixed(now.z)}\na = ${fixed(now.a)}`;
     if (m) t += `   (served: z = ${fixed(answer.z)}, a = ${fixed(answer.a)})`;
     t += `\nanswer: "${name(now.answer)}" (${percent(now.probabilities[now.answer])})`;
@@ -168,23 +183,23 @@ export async function showFunction(box, layer, index) {
     setRange(bias, f.b, BIAS_SPAN);
     chooseK(Number(k.value));
     servedBars();
-    show(f);
+    show(f, { b: f.b, w: f.w[Number(k.value)] });
   };
   const send = async () => {
     const mine = ++request;
-    const body = { ...base, bias: Number(bias.input.value),
-      weight: { k: Number(k.value), value: Number(weight.input.value) } };
+    const body = { ...base, bias: valueOf(bias),
+      weight: { k: Number(k.value), value: valueOf(weight) } };
     try {
       const answer = await api("/api/neuron/function", body);
       if (mine !== request) return;
-      show(answer);
+      show(answer, { b: body.bias, w: body.weight.value });
       whatIfBars(answer.moved);
     } catch (err) {
       if (mine === request) note.textContent = err.message;
     }
   };
   const moved = (s) => () => {
-    s.out.textContent = fixed(Number(s.input.value));
+    label(s);
     clearTimeout(timer);
     timer = setTimeout(send, DEBOUNCE_MS);
   };

@@ -218,6 +218,22 @@ def test_an_output_neuron_s_bias_changes_the_answer_on_the_bars(page: Page, net:
     assert now["z"] == api["moved"]["z"]
     assert api["moved"]["answer"] == j and now["best"] == str(j) and now["what_if"]
     assert f'answer: "{j}"' in now["text"] and f'the served network says "{answer}"' in now["text"]
+    # another incoming weight, typed: its slider starts at its served value; a k not there is
+    # refused in the page and the strongest is chosen again
+    page.fill("#fn-k", "5")
+    page.keyboard.press("Tab")
+    page.wait_for_function(
+        f"document.querySelector('.fn-slider:last-of-type span').textContent === 'weight w_{j},5'"
+    )
+    settled(page)
+    api = api_for_sliders(page)
+    assert api["moved"]["k"] == 5 and shown(page)["z"] == api["moved"]["z"]
+    assert float(page.get_attribute("#fn-weight", "data-value")) == f["w"][5]
+    page.fill("#fn-k", "999")
+    page.keyboard.press("Tab")
+    page.wait_for_function("document.getElementById('fn-k-note').textContent.includes('0 to 63')")
+    assert page.input_value("#fn-k") == str(f["strongest_k"])
+    settled(page)
     # the big answer and /api/predict stay the served network's
     assert page.inner_text("#prediction") == str(answer)
     assert page.evaluate("digitnet.state.trace.prediction") == answer

@@ -10,6 +10,7 @@ folder).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,13 +106,18 @@ def still(page: Page) -> None:
     )
 
 
-def open_test_image_and_neuron(page: Page, layer: int, index: int) -> dict:
-    """Trace the first test image of a random page, open a neuron: the first answer."""
-    if not page.locator("#explore-grid .tile").count():
-        page.click("#explore-random")
-        page.wait_for_selector("#explore-grid .tile")
+def open_least_sure_mistake(page: Page, layer: int, index: int) -> dict:
+    """Trace the test mistake on show the network is least sure of, open a neuron: the
+    first answer."""
+    page.click("#explore-mistakes")
+    page.wait_for_selector("#explore-grid .tile")
+    sure = [
+        float(re.search(r"\(([\d.]+)%\)", t).group(1))
+        for t in page.eval_on_selector_all("#explore-grid .tile", "ts => ts.map(t => t.title)")
+    ]
+    still(page)
     with page.expect_response("**/api/trace"):
-        page.locator("#explore-grid .tile").first.click()
+        page.locator("#explore-grid .tile").nth(int(np.argmin(sure))).click()
     page.wait_for_function("document.getElementById('prediction').textContent !== '?'")
     with page.expect_response("**/api/neuron/function") as first:
         page.evaluate(f"digitnet.select({layer}, {index})")
@@ -201,9 +207,12 @@ def test_the_bias_and_weight_sliders_move_z_and_not_the_served_network(
 
 def test_an_output_neuron_s_bias_changes_the_answer_on_the_bars(page: Page, net: Network) -> None:
     parameters = [p.copy() for p in net.parameters()]
-    first = open_test_image_and_neuron(page, 2, 0)
+    first = open_least_sure_mistake(page, 2, 0)
     answer = first["answer"]
-    j = (answer + 1) % 10  # another output: raising its bias far enough makes it the answer
+    # the runner-up: a bias 10 higher makes it the answer when its z is less than 10 behind
+    p = np.asarray(first["probabilities"])
+    j = int(np.argsort(p)[-2])
+    assert np.log(p[answer] / p[j]) < 9, "the least sure mistake is sure: choose another image"
     with page.expect_response("**/api/neuron/function") as opened:
         page.evaluate(f"digitnet.select(2, {j})")
     page.wait_for_function(f"document.querySelector('.neuron-fn h3').innerText.includes('_{j}')")

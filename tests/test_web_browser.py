@@ -97,6 +97,8 @@ def test_undo_and_inspecting_a_neuron(page: Page) -> None:
     # a first-layer neuron shows its 784 weights as a 28x28 picture
     with page.expect_response("**/api/neuron"):
         page.mouse.click(*neuron_at(page, 1, nth=0))
+    # (the output neuron shown before also had 2 pictures: wait for the new neuron's)
+    page.wait_for_function("document.getElementById('inspect').innerText.includes('Layer 1,')")
     page.wait_for_function("document.querySelectorAll('#inspect canvas').length === 2")
     assert page.eval_on_selector("#inspect canvas", "c => [c.width, c.height]") == [28, 28]
     assert page.eval_on_selector("#weights-img", "img => img.naturalWidth") > 200

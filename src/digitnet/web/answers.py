@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from digitnet.explain import neuron_function
 from digitnet.network import Network, Trace
 from digitnet.views.diagram import Connection, diagram_selection
 from digitnet.views.nudges import backprop_nudges
@@ -216,3 +217,20 @@ def neuron_answer(
         answer["a"] = round(float(t.a[l][0, j]), 4)
         answer["inputs"] = floats(t.a[l - 1][0])
     return answer
+
+
+def neuron_function_answer(
+    net: Network,
+    x: np.ndarray,
+    l: int,
+    j: int,
+    bias: float | None = None,
+    weight: tuple[int, float] | None = None,
+) -> dict[str, Any]:
+    """Neuron j of layer l (1..L) as a function for the image x (784,): the numbers of
+    :func:`digitnet.explain.neuron_function` as they are (the moved bias and weight tried on a
+    scratch copy; ``net`` never changes), plus ``strongest_k``, the incoming connection with
+    the largest |w_jk a_k| for this image: the weight the page's slider moves first."""
+    info = neuron_function(net, x, l, j, bias=bias, weight=weight)
+    push = np.abs(np.asarray(info["w"]) * np.asarray(info["a_prev"]))
+    return {**info, "strongest_k": int(np.argmax(push))}

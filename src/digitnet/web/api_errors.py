@@ -64,7 +64,7 @@ _VALUE_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 def _field_name(loc: Sequence[Any]) -> str:
     """Where an error is, as the page and the command line name it: ``hidden layer 2``,
-    ``pixel 5``, ``lr``; empty for the request body as a whole."""
+    ``pixel 5``, ``lr``, ``weight.value``; empty for the request body as a whole."""
     parts = [p for p in loc if p not in ("body", "query", "path")]
     if not parts:
         return ""
@@ -76,6 +76,8 @@ def _field_name(loc: Sequence[Any]) -> str:
         if name == "pixels":
             return f"pixel {i}"
         return f"{name} item {i}"
+    if len(parts) > 1:  # a field of an object in the body: weight.value
+        return ".".join(str(p) for p in parts)
     return name
 
 

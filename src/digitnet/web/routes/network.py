@@ -8,11 +8,18 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from digitnet.model_io import strict_json
-from digitnet.web.answers import diagram_answer, neuron_answer, prediction_answer
+from digitnet.network import Network
+from digitnet.web.answers import (
+    diagram_answer,
+    neuron_answer,
+    neuron_function_answer,
+    prediction_answer,
+)
 from digitnet.web.api_errors import ERRORS, ApiError
 from digitnet.web.images import MAX_PNG_BYTES, ImageRejected, png_to_input
 from digitnet.web.models import Models, describe
-from digitnet.web.routes import image_of_async
+from digitnet.web.neuron_schemas import NeuronFunctionAnswer, NeuronFunctionInput
+from digitnet.web.routes import image_of, image_of_async
 from digitnet.web.schemas import (
     ImageInput,
     ModelInfo,
@@ -76,19 +83,23 @@ def router(models: Models) -> APIRouter:
     @room.post("/api/neuron", responses=ERRORS, summary="One neuron's weights, bias, z and a")
     def neuron(body: NeuronRequest) -> NeuronAnswer:
         s = models.served[0]
-        net, l, j = s.net, body.layer, body.index
-        if l > net.n_layers:
-            raise ApiError(
-                404,
-                f"there is no layer {l}: the served network has layers 1..{net.n_layers}",
-            )
-        if j >= net.sizes[l]:
-            raise ApiError(
-                404,
-                f"layer {l} has {net.sizes[l]} neurons (0..{net.sizes[l] - 1}); "
-                f"there is no neuron {j}",
-            )
-        return neuron_answer(net, l, j, body.pixels, s.class_names)
+        check_neuron(s.net, body.layer, body.index)
+        return neuron_answer(s.net, body.layer, body.index, body.pixels, s.class_names)
+
+    @room.post(
+        "/api/neuron/function",
+        responses=ERRORS,
+        summary="One neuron as a function: its activation curve, z and a, and the answer with "
+        "a new bias or weight tried on a scratch copy (the served network never changes)",
+    )
+    def neuron_function(body: NeuronFunctionInput) -> NeuronFunctionAnswer:
+        s = models.served[0]
+        check_neuron(s.net, body.layer, body.index)
+        weight = None if body.weight is None else (body.weight.k, body.weight.value)
+        answer = neuron_function_answer(
+            s.net, image_of(body), body.layer, body.index, body.bias, weight
+        )
+        return {**answer, "model_version": s.version}
 
     @room.get("/api/weights", responses=ERRORS, summary="The first layer's weights as images")
     def weights(
@@ -97,3 +108,16 @@ def router(models: Models) -> APIRouter:
         return WeightImages(**weights_event(models.served[0].net, max_neurons))
 
     return room
+
+
+def check_neuron(net: Network, l: int, j: int) -> None:
+    """404 unless neuron j of layer l (1..L) is in ``net``."""
+    if l > net.n_layers:
+        raise ApiError(
+            404, f"there is no layer {l}: the served network has layers 1..{net.n_layers}"
+        )
+    if j >= net.sizes[l]:
+        raise ApiError(
+            404,
+            f"layer {l} has {net.sizes[l]} neurons (0..{net.sizes[l] - 1}); there is no neuron {j}",
+        )

@@ -1,10 +1,12 @@
 // The neuron panel: one neuron's incoming weights and bias, and for the current image its z, a
-// and what pushes it (w x a); when teaching, what backprop wants of it (-dC/dz, -dC/dw).
+// and what pushes it (w x a); when teaching, what backprop wants of it (-dC/dz, -dC/dw); with an
+// image, the neuron as a function (its curve and sliders, in neuron_function.js).
 
 import { api } from "./api.js";
 import { $, classNames, state } from "./store.js";
 import { divergingCanvas } from "./colors.js";
 import { signed } from "./diagram.js";
+import { forgetFunction, showFunction } from "./neuron_function.js";
 
 let request = 0;
 
@@ -27,6 +29,7 @@ function hint(text) {
 
 /** Forget the selected neuron (the network changed shape). */
 export function unselect(message) {
+  forgetFunction();
   state.selected = null;
   hint(message || "Click a neuron in the diagram, or Tab to it and press Enter.");
 }
@@ -39,6 +42,7 @@ export async function inspect(layer, index) {
     return;
   }
   state.selected = { layer, index };
+  forgetFunction();
   const id = ++request;
   const body = { layer, index };
   if (state.input) body.pixels = state.input;
@@ -96,4 +100,5 @@ export async function inspect(layer, index) {
       "the negative gradient of each incoming weight for the label being taught");
   }
   box.append(row);
+  if (n.inputs) showFunction(box, n.layer, n.index);
 }

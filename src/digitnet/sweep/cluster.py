@@ -28,7 +28,7 @@ import socket
 import time
 import uuid
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -258,13 +258,16 @@ def execute(
         limit = max(1, sum(client.nthreads().values()))
         while pending and len(in_flight) < limit:
             spec = pending.popleft()
-            key = f"run-{spec.id}-{call}"
+            key = f"run-{spec.id}-{call}" + (
+                f"-again{retries[spec.id]}" if retries[spec.id] else ""
+            )
             if started is not None:
                 started(spec, key)
             future = client.submit(task, spec.recipe, data_future, want_parameters, key=key)
             in_flight[future] = spec
             finished.add(future)
 
+    retries: Counter[int] = Counter()
     try:
         hand_out()
         for future in finished:
@@ -272,8 +275,11 @@ def execute(
             if future.status == "finished":
                 record(spec, future.result())
                 outcome.recorded += 1
+            elif _lost(future) and retries[spec.id] < MAX_RETRIES and not stop_requested():
+                retries[spec.id] += 1  # its worker died: the run never ended, so run it again
+                pending.appendleft(spec)
             else:
-                outcome.failed.append((spec, _reason(future.exception())))
+                outcome.failed.append((spec, _reason(_error(future))))
             future.release()
             hand_out()
     except BaseException:
@@ -296,6 +302,27 @@ def cancel_keys(client: Client, keys: list[str]) -> None:
     distributed = import_distributed()
     futures = [distributed.Future(key, client) for key in keys]
     client.cancel(futures, force=True, reason="its sweep driver ended")
+
+
+# A run whose task ended without a result or an error of its own (cancelled, or lost with its
+# worker) is handed out again, at most this many times.
+MAX_RETRIES = 3
+
+
+def _error(future: Any) -> BaseException | None:
+    try:
+        return future.exception(timeout=0)
+    except BaseException as err:  # a cancelled future raises its CancelledError here
+        return err
+
+
+def _lost(future: Any) -> bool:
+    """Whether ``future`` ended with no error of the run's own: cancelled, or lost with its
+    worker."""
+    if future.status == "cancelled":
+        return True
+    err = _error(future)
+    return err is None or type(err).__name__ == "CancelledError"
 
 
 def _reason(err: BaseException | None) -> str:

@@ -41,7 +41,7 @@ from digitnet.commands.train import (
 )
 from digitnet.errors import DigitnetError
 from digitnet.presets import get_preset
-from digitnet.sweep import plan, store
+from digitnet.sweep import plan, search, store
 from digitnet.sweep.plan import RunSpec, describe
 
 DEFAULT_DB = Path("runs/sweep.db")
@@ -100,6 +100,23 @@ def register(subparsers: Any) -> None:
     )
     s.add_argument("--samples", type=positive_int, default=0, help="points drawn for --random")
     s.add_argument("--seeds", help="seeds of every point, e.g. 0-4 or 0,3,7 (default: --seed)")
+    s.add_argument(
+        "--search",
+        choices=search.SEARCHES,
+        default="grid",
+        help="grid: every point of --grid and --samples of --random (default); tpe: --trials "
+        "points proposed by Optuna's TPE sampler within the --random ranges and --grid choices, "
+        "each from the validation accuracies so far (needs digitnet[search])",
+    )
+    s.add_argument("--trials", type=positive_int, help="the runs of --search tpe, in all")
+    s.add_argument(
+        "--prune",
+        choices=search.PRUNERS,
+        default="none",
+        help="median: stop a run after an epoch whose validation accuracy is below the median "
+        f"of the runs recorded so far at that epoch (after {search.PRUNE_STARTUP} runs); it is "
+        "recorded as pruned",
+    )
     s.add_argument(
         "--train-images",
         type=positive_int,
@@ -180,6 +197,45 @@ def plan_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str],
     return base, [a.name for a in grid + random], runs
 
 
+def search_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]:
+    """For ``--search tpe``: the base recipe, the swept names and Optuna's search space, all
+    checked (one line if not)."""
+    if args.trials is None:
+        raise DigitnetError("--search tpe needs --trials N, how many runs to train in all")
+    if args.samples:
+        raise DigitnetError("--search tpe proposes its own points: give --trials N, not --samples")
+    if args.seeds is not None:
+        raise DigitnetError("--search tpe trains each trial on one seed: give --seed, not --seeds")
+    if args.trials > plan.MAX_RUNS:
+        raise DigitnetError(f"--trials {args.trials}: {plan.TOO_MANY}")
+    seed = args.seed or 0
+    grid = [plan.parse_grid(text) for text in args.grid]
+    random = [plan.parse_random(text) for text in args.random]
+    names = [a.name for a in grid + random]
+    repeated = {n for n in names if names.count(n) > 1}
+    if repeated:
+        raise DigitnetError(f"parameter {sorted(repeated)[0]} is swept twice; give it once")
+    base, _, _ = plan_from_args(argparse.Namespace(**{**vars(args), "grid": [], "random": []}))
+    space = search.check_space(base, grid + random, seed, args.output is not None)
+    return base, names, space
+
+
+def _check_validation(args: argparse.Namespace, base: dict[str, Any]) -> None:
+    """A search and a pruner compare runs by validation accuracy: one line without a split."""
+    if base["validation"]:
+        return
+    if args.prune != "none":
+        raise DigitnetError(
+            f"--prune {args.prune} compares validation accuracies, and --validation 0 leaves no "
+            "validation split: give --validation N"
+        )
+    if args.search != "grid":
+        raise DigitnetError(
+            f"--search {args.search} ranks trials by validation accuracy, and --validation 0 "
+            "leaves no validation split: give --validation N"
+        )
+
+
 def _check_training_options(args: argparse.Namespace, base: dict[str, Any]) -> None:
     """One line naming the flag of a training option whose value is out of its range."""
     preset = dict(get_preset(base["preset"]).training)
@@ -209,16 +265,43 @@ def models_folder(db: Path) -> Path:
 def run_sweep(args: argparse.Namespace) -> int:
     db: Path = args.db
     store.is_file(db)  # a folder, a device or a pipe is refused before any work
-    base, swept, runs = plan_from_args(args)
+    tpe = None
+    if args.search == "tpe":
+        base, swept, space = search_from_args(args)
+        runs: list[RunSpec] = []
+    else:
+        if args.trials is not None:
+            raise DigitnetError("--trials counts the runs of --search tpe; a grid sweep runs all")
+        base, swept, runs = plan_from_args(args)
+    _check_validation(args, base)
     identity = plan.base_identity(base, swept)
+    if args.search != "grid":
+        identity["search"] = args.search
+    if args.prune != "none":
+        identity["prune"] = args.prune
     done = store.check(db, identity)
-    todo = [r for r in runs if r.id not in done]
-    print(
-        f"sweep: {len(runs)} runs ({_what_is_swept(swept, runs)}), {len(runs) - len(todo)} "
-        f"already in {db}",
-        flush=True,
-    )
-    if not todo:
+    if args.search == "tpe":
+        recorded = store.read(db).runs if done else []
+        tpe = search.Search(
+            base, space, args.seed or 0, args.output is not None, args.trials, recorded
+        )
+        names = ", ".join(n.replace("_", "-") for n in swept)
+        print(
+            f"sweep: {args.trials} trials of TPE search over {names} (seed {args.seed or 0}), "
+            f"{len(done)} already in {db}",
+            flush=True,
+        )
+        todo: list[RunSpec] = []
+        left = tpe.remaining
+    else:
+        todo = [r for r in runs if r.id not in done]
+        print(
+            f"sweep: {len(runs)} runs ({_what_is_swept(swept, runs)}), {len(runs) - len(todo)} "
+            f"already in {db}",
+            flush=True,
+        )
+        left = len(todo)
+    if not left:
         print(f"nothing to run; see them with: digitnet sweep show {db}")
         return 0
     _check_writable(db.parent, "the database")
@@ -229,7 +312,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
         check_logging(args.log_dir)
     data = load_data(base["dataset"], args.data_dir, base["validation"], args.download)
-    _check_shapes(runs, data)
+    _check_shapes(runs or [_base_run(base)], data)
     if args.train_images:
         data = replace(
             data,
@@ -249,7 +332,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         try:
             _cancel_orphans(client, store.claim(conn, me))
             with store.Heartbeat(db, me) as heartbeat:
-                return _execute(args, client, todo, data, conn, me, heartbeat)
+                return _execute(args, client, todo, data, conn, me, heartbeat, tpe, left)
         finally:
             try:
                 store.release(conn, me)
@@ -282,14 +365,20 @@ def _execute(
     conn: Any,
     me: store.Driver,
     heartbeat: store.Heartbeat,
+    tpe: search.Search | None = None,
+    total: int = 0,
 ) -> int:
     from tqdm import tqdm
 
     from digitnet.sweep import cluster
 
     db: Path = args.db
-    bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=None, mininterval=0.5)
-    counts = {"diverged": 0}
+    bar = tqdm(total=total, unit="run", file=sys.stderr, disable=None, mininterval=0.5)
+    counts = {"diverged": 0, "pruned": 0}
+    # the runs the pruner compares with: those that ran to their end
+    recorded = (
+        [r for r in store.read(db).runs if r["status"] != "pruned"] if args.prune != "none" else []
+    )
     keys: dict[str, str] = {}  # run id -> the Dask key it runs as
 
     def started(spec: RunSpec, key: str) -> None:
@@ -314,7 +403,12 @@ def _execute(
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         store.insert(conn, row, keys.pop(spec.id, None))
+        if tpe is not None:
+            tpe.tell(spec, result)
+        if args.prune != "none" and result["status"] != "pruned":
+            recorded.append(row)
         counts["diverged"] += result["status"] == "diverged"
+        counts["pruned"] += result["status"] == "pruned"
         bar.update(1)
 
     want_parameters = bool(args.save_models or args.log_dir)  # the log draws the weights
@@ -329,6 +423,12 @@ def _execute(
                 lambda: stop["requested"] or heartbeat.lost is not None,
                 want_parameters,
                 started=started,
+                more=tpe.ask if tpe is not None else None,
+                options=(
+                    (lambda spec: {"prune_below": search.epoch_medians(recorded)})
+                    if args.prune != "none"
+                    else None
+                ),
             )
         except KeyboardInterrupt:
             bar.close()
@@ -337,14 +437,15 @@ def _execute(
         finally:
             bar.close()
     seconds = time.perf_counter() - start
-    diverged = f" ({counts['diverged']} diverged)" if counts["diverged"] else ""
+    notes = [f"{counts[k]} {k}" for k in ("diverged", "pruned") if counts[k]]
+    diverged = f" ({', '.join(notes)})" if notes else ""
     print(
         f"recorded {outcome.recorded} runs{diverged} in {db} in {seconds:.1f} s (the data "
         f"reached the workers in {outcome.scatter_seconds:.1f} s)"
     )
     if heartbeat.lost is not None:
         raise DigitnetError(f"{heartbeat.lost}; no more runs were handed out")
-    if outcome.stopped:
+    if outcome.stopped or (tpe is not None and tpe.remaining and stop["requested"]):
         print(_continue_line("interrupted", db, conn), file=sys.stderr)
         return 130
     if outcome.failed:
@@ -396,6 +497,10 @@ def _stop_on_signals() -> Iterator[dict[str, bool]]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def _base_run(base: dict[str, Any]) -> RunSpec:
+    return RunSpec("base", {}, 0, base)
 
 
 def _check_shapes(runs: list[RunSpec], data: Any) -> None:

@@ -1,0 +1,161 @@
+"""``digitnet sweep run --search tpe`` and ``--prune median``: Optuna's TPE sampler proposing the
+runs of a sweep on a LocalCluster, each recorded in the sweep's SQLite, resumed from it; runs
+below the median stopped after an epoch; bad input refused in one line before any run.
+
+The sweeps train tiny networks on the embedded MNIST sample, on a LocalCluster of one or two
+worker processes that the sweep starts and stops itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import pytest
+from sweep_helpers import digest, digitnet, rows, sweep_env
+
+from digitnet.cli import main
+
+TINY = ["--layers", "784,8,10", "--epochs", "2", "--batch-size", "50", "--train-images", "1000"]
+SPACE = ["--random", "lr=0.05:5:log", "--grid", "batch-size=20,50"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return sweep_env(tmp_path_factory)
+
+
+# -- bad input: one line, before any run, nothing written ----------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "code", "words"),
+    [
+        (["--search", "bayes", *SPACE, "--trials", "6"], 2, "invalid choice: 'bayes'"),
+        (["--search", "tpe", *SPACE, "--trials", "0"], 2, "must be a positive integer, got 0"),
+        (["--search", "tpe", "--trials", "6"], 1, "--search tpe needs something to search"),
+        (["--search", "tpe", *SPACE], 1, "--search tpe needs --trials N"),
+        (["--search", "tpe", *SPACE, "--trials", "6", "--samples", "3"], 1, "not --samples"),
+        (["--search", "tpe", *SPACE, "--trials", "6", "--seeds", "0-2"], 1, "not --seeds"),
+        (["--search", "tpe", *SPACE, "--trials", "20000"], 1, "at most 10,000 runs"),
+        (
+            ["--search", "tpe", *SPACE, "--trials", "6", "--validation", "0"],
+            1,
+            "--search tpe ranks trials by validation accuracy, and --validation 0",
+        ),
+        (
+            ["--grid", "lr=0.5,1", "--prune", "median", "--validation", "0"],
+            1,
+            "--prune median compares validation accuracies, and --validation 0",
+        ),
+        (["--grid", "lr=0.5,1", "--trials", "6"], 1, "--trials counts the runs of --search tpe"),
+        (
+            ["--search", "tpe", "--random", "lr=-1:2", "--trials", "6"],
+            1,
+            "lr=-1: lr must be a positive number",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_before_any_run(
+    argv, code, words, env, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("DIGITNET_DATA", env["DIGITNET_DATA"])
+    db = tmp_path / "runs" / "bad.db"
+    try:
+        got = main(["sweep", "run", *TINY, "--db", str(db), *argv])
+    except SystemExit as exit:  # argparse's refusals
+        got = exit.code
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert words in err and err.count("\n") == 1 and err.startswith("digitnet: error: ")
+    assert not db.parent.exists()
+
+
+def test_without_optuna_the_search_names_the_extra(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DIGITNET_DATA", env["DIGITNET_DATA"])
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna fails
+    db = tmp_path / "d.db"
+    assert (
+        main(["sweep", "run", *TINY, "--db", str(db), "--search", "tpe", "--trials", "6", *SPACE])
+        == 1
+    )
+    assert capsys.readouterr().err == (
+        "digitnet: error: --search tpe uses Optuna, which is not installed; install it with: "
+        "pip install 'digitnet[search]'\n"
+    )
+    assert not db.exists()
+
+
+# -- a TPE sweep on a LocalCluster ---------------------------------------------------------------
+def test_a_tpe_sweep_records_its_trials_and_a_rerun_continues_to_the_total(env, tmp_path):
+    db = tmp_path / "runs" / "tpe.db"
+    argv = ["sweep", "run", *TINY, "--search", "tpe", *SPACE, "--workers", "2", "--db", str(db)]
+    out = digitnet([*argv, "--trials", "6"], env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "sweep: 6 trials of TPE search over batch-size, lr (seed 0), 0 already in" in out.stdout
+    assert "recorded 6 runs" in out.stdout
+    runs = rows(db)
+    assert len(runs) == 6 and len({r["id"] for r in runs}) == 6
+    for r in runs:
+        params = json.loads(r["params"])
+        assert sorted(params) == ["batch_size", "lr"] and r["seed"] == 0
+        assert params["batch_size"] in (20, 50) and 0.05 <= params["lr"] <= 5
+        assert params["lr"] == float(f"{params['lr']:.4g}")
+        recipe = json.loads(r["recipe"])
+        assert recipe["training"]["lr"] == params["lr"]
+        assert recipe["training"]["batch_size"] == params["batch_size"]
+        assert r["status"] in ("finished", "diverged") and r["epochs"] <= 2
+        if r["status"] == "finished":
+            assert 0 <= r["validation_accuracy"] <= 1 and not math.isnan(r["validation_accuracy"])
+
+    before = digest(db)
+    again = digitnet([*argv, "--trials", "6"], env, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "6 already in" in again.stdout and "nothing to run" in again.stdout
+    assert "cluster:" not in again.stdout and digest(db) == before
+
+    more = digitnet([*argv, "--trials", "8"], env, timeout=120)
+    assert more.returncode == 0, more.stderr
+    assert "6 already in" in more.stdout and "recorded 2 runs" in more.stdout
+    assert len({r["id"] for r in rows(db)}) == 8
+
+    other = digitnet(
+        ["sweep", "run", *TINY, *SPACE, "--samples", "2", "--db", str(db), "--workers", "1"], env
+    )
+    assert other.returncode == 1 and "holds another sweep" in other.stderr
+    assert len(rows(db)) == 8
+
+
+# -- pruning -------------------------------------------------------------------------------------
+def test_a_run_below_the_median_is_pruned_after_its_first_epoch(env, tmp_path):
+    """One worker, so the runs finish in order: five that learn, then one at a tiny eta, whose
+    first epoch is far below the five's median."""
+    db = tmp_path / "prune.db"
+    argv = ["sweep", "run", *TINY, "--grid", "lr=1,1.5,2,2.5,3,0.001", "--prune", "median"]
+    out = digitnet([*argv, "--workers", "1", "--db", str(db)], env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "recorded 6 runs (1 pruned)" in out.stdout
+    by_lr = {json.loads(r["params"])["lr"]: r for r in rows(db)}
+    slow = by_lr.pop(0.001)
+    assert slow["status"] == "pruned" and slow["epochs"] == 1
+    assert "pruned after epoch 1" in slow["message"]
+    first = [json.loads(r["history"])[0]["validation_accuracy"] for r in by_lr.values()]
+    assert json.loads(slow["history"])[0]["validation_accuracy"] < sorted(first)[2]
+    assert all(r["status"] == "finished" and r["epochs"] == 2 for r in by_lr.values())
+
+
+def test_train_run_prunes_below_the_median_and_not_above(env, monkeypatch):
+    from digitnet.cli import build_parser
+    from digitnet.commands.sweep import plan_from_args
+    from digitnet.data import load
+    from digitnet.sweep.cluster import train_run
+
+    monkeypatch.setenv("DIGITNET_DATA", env["DIGITNET_DATA"])
+    args = build_parser().parse_args(["sweep", "run", *TINY])
+    _, _, (spec,) = plan_from_args(args)
+    data = load("mnist")
+    high = train_run(spec.recipe, data, prune_below=[1.0])
+    assert high["status"] == "pruned" and high["epochs"] == 1
+    low = train_run(spec.recipe, data, prune_below=[0.0])
+    assert low["status"] == "finished" and low["epochs"] == 2
+    last = train_run(spec.recipe, data, prune_below=[0.0, 1.0])  # the last epoch is never cut
+    assert last["status"] == "finished" and last["epochs"] == 2

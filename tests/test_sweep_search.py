@@ -159,3 +159,65 @@ def test_train_run_prunes_below_the_median_and_not_above(env, monkeypatch):
     assert low["status"] == "finished" and low["epochs"] == 2
     last = train_run(spec.recipe, data, prune_below=[0.0, 1.0])  # the last epoch is never cut
     assert last["status"] == "finished" and last["epochs"] == 2
+
+
+# -- show and plot: validation first, no line between unrelated points ---------------------------
+def _row(lr: float, batch_size: int, val: float, test: float, status: str = "finished") -> dict:
+    return {
+        "params": {"lr": lr, "batch_size": batch_size},
+        "seed": 0,
+        "status": status,
+        "validation_accuracy": val,
+        "validation_cost": 1 - val,
+        "test_accuracy": test,
+        "test_cost": 1 - test,
+    }
+
+
+def test_the_median_line_joins_only_the_values_of_a_grid():
+    from digitnet.views.sweep import is_grid, sweep
+
+    grid = [_row(lr, bs, 0.5, 0.5) for lr in (0.1, 1.0) for bs in (10, 50)]
+    assert is_grid(grid, "lr", ["lr", "batch_size"]) and is_grid(
+        grid, "batch_size", ["lr", "batch_size"]
+    )
+    searched = [_row(0.1, 10, 0.2, 0.9), _row(0.7, 50, 0.6, 0.1), _row(2.0, 10, 0.4, 0.5, "pruned")]
+    assert not is_grid(searched, "lr", ["lr", "batch_size"])
+
+    fig = sweep(grid, ["lr", "batch_size"])
+    assert len(fig.axes) == 2
+    assert all("median" in [ln.get_label() for ln in ax.lines] for ax in fig.axes)
+
+    fig = sweep(searched, ["lr", "batch_size"])
+    lr_panel, _, best_panel = fig.axes
+    assert "median" not in [ln.get_label() for ln in lr_panel.lines]
+    assert lr_panel.get_ylabel() == "validation accuracy (%)"
+    (best,) = [ln for ln in best_panel.lines if ln.get_label() == "best so far"]
+    assert list(best.get_ydata()) == [20.0, 60.0, 60.0]  # the pruned run's 40 is not a result
+    pruned = [ln for ln in lr_panel.lines if ln.get_label() == "pruned"]
+    assert len(pruned) == 1 and list(pruned[0].get_xdata()) == [2.0]
+
+    test_fig = sweep(searched, ["lr", "batch_size"], metric="test")
+    assert test_fig.axes[0].get_ylabel() == "test accuracy (%)"
+    no_split = [{**r, "validation_accuracy": None} for r in searched]
+    assert "no validation split" in sweep(no_split, ["lr", "batch_size"]).axes[0].get_ylabel()
+
+
+def test_show_ranks_by_validation_accuracy_and_by_test_only_when_asked(env, tmp_path, capsys):
+    from digitnet.sweep import store
+
+    db = tmp_path / "ranks.db"
+    conn = store.open_for_writing(db, {"recipe": {}, "swept": ["batch_size", "lr"]}, {})
+    rows_in = [_row(0.1, 10, 0.2, 0.9), _row(0.7, 50, 0.6, 0.1), _row(2.0, 10, 0.4, 0.5, "pruned")]
+    for i, r in enumerate(rows_in):
+        store.insert(conn, {**r, "id": f"run{i}", "recipe": {}, "epochs": 1, "history": []})
+    conn.close()
+    assert main(["sweep", "show", str(db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("best validation accuracy first") and lines[1].endswith("pruned")
+    assert [line.split()[1] for line in lines[2:]] == ["0.7", "2", "0.1"]
+    assert lines[3].split()[-1] == "1"  # the pruned run's point
+    assert main(["sweep", "show", str(db), "--metric", "test"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("best test accuracy first")
+    assert [line.split()[1] for line in lines[2:]] == ["0.1", "2", "0.7"]

@@ -3,7 +3,9 @@
 ``sweep run`` takes every option of ``digitnet train`` as the base recipe and trains one run per
 combination of ``--grid`` values, ``--random`` samples and ``--seeds``, on a Dask LocalCluster
 (one single-threaded worker process per core) or on the cluster of ``--scheduler ADDRESS``. Each
-finished run is one row of the ``--db`` file. Rerunning the same command skips the runs already
+finished run is one row of the ``--db`` file. With ``--search tpe --trials N`` Optuna's TPE sampler
+proposes the runs instead (:mod:`digitnet.sweep.search`), and ``--prune median`` stops runs
+below the median after an epoch. Rerunning the same command skips the runs already
 there; the first Ctrl-C (or SIGTERM) hands out no more runs, waits for those in flight and says
 how to continue, a second one cancels them on the workers. Everything is checked before any run
 starts, each number against its limit (:data:`MAX_TIMEOUT`, :data:`digitnet.sweep.plan.MAX_RUNS`,
@@ -157,6 +159,13 @@ def register(subparsers: Any) -> None:
     )
     show.add_argument("db", type=Path, metavar="DB")
     show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.add_argument(
+        "--metric",
+        choices=("accuracy", "test"),
+        default="accuracy",
+        help="rank by the median validation accuracy (default; test accuracy without a "
+        "validation split) or by the median test accuracy",
+    )
     show.set_defaults(func=show_sweep)
 
 
@@ -548,14 +557,18 @@ def _what_is_swept(swept: list[str], runs: list[RunSpec]) -> str:
 def show_sweep(args: argparse.Namespace) -> int:
     sweep = store.read(args.db)
     ranked = store.groups(sweep.runs)
+    if args.metric == "test":
+        ranked.sort(key=lambda g: -g.median("test_accuracy") if g.values("test_accuracy") else 1)
     if args.json:
         print(json.dumps(_as_json(sweep, ranked), indent=2))
         return 0
     swept = sweep.swept
     print(
         f"{args.db}: {len(sweep.runs)} runs, {len(ranked)} points; swept "
-        f"{', '.join(n.replace('_', '-') for n in swept) or 'only seeds'}; best first"
+        f"{', '.join(n.replace('_', '-') for n in swept) or 'only seeds'}; best "
+        f"{'test' if args.metric == 'test' else 'validation'} accuracy first"
     )
+    pruned = any(g.pruned for g in ranked)
     if not ranked:
         return 0
     columns = [n.replace("_", "-") for n in swept]
@@ -565,6 +578,7 @@ def show_sweep(args: argparse.Namespace) -> int:
     print(
         f"{head}{'  ' if head else ''}{'runs':>4}  {'valid (min-max)':>21}  "
         f"{'test (min-max)':>21}  {'val cost':>8}  {'seconds':>7}  diverged"
+        + ("  pruned" if pruned else "")
     )
     for group, row in zip(ranked, cells, strict=True):
         values = "  ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True))
@@ -573,6 +587,7 @@ def show_sweep(args: argparse.Namespace) -> int:
             f"{_accuracy(group, 'validation_accuracy')}  {_accuracy(group, 'test_accuracy')}  "
             f"{_number(group.median('validation_cost'), 8, 4)}  "
             f"{_number(group.median('seconds'), 7, 1)}  {group.diverged:>8}"
+            + (f"  {group.pruned:>6}" if pruned else "")
         )
     return 0
 
@@ -595,6 +610,7 @@ def _as_json(sweep: store.Sweep, ranked: list[store.Group]) -> dict[str, Any]:
     points = []
     for g in ranked:
         point: dict[str, Any] = {"params": g.params, "runs": len(g.runs), "diverged": g.diverged}
+        point["pruned"] = g.pruned
         for column in ("validation_accuracy", "test_accuracy", "validation_cost", "test_cost"):
             low, high = g.spread(column)
             point[column] = {

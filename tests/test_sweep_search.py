@@ -33,6 +33,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         (["--search", "bayes", *SPACE, "--trials", "6"], 2, "invalid choice: 'bayes'"),
         (["--search", "tpe", *SPACE, "--trials", "0"], 2, "must be a positive integer, got 0"),
         (["--search", "tpe", "--trials", "6"], 1, "--search tpe needs something to search"),
+        (["--search", "random", *SPACE], 1, "--search random needs --trials N"),
         (["--search", "tpe", *SPACE], 1, "--search tpe needs --trials N"),
         (["--search", "tpe", *SPACE, "--trials", "6", "--samples", "3"], 1, "not --samples"),
         (["--search", "tpe", *SPACE, "--trials", "6", "--seeds", "0-2"], 1, "not --seeds"),
@@ -118,11 +119,29 @@ def test_a_tpe_sweep_records_its_trials_and_a_rerun_continues_to_the_total(env, 
     assert "6 already in" in more.stdout and "recorded 2 runs" in more.stdout
     assert len({r["id"] for r in rows(db)}) == 8
 
+    random = digitnet(
+        [*["random" if a == "tpe" else a for a in argv], "--trials", "3"], env, timeout=120
+    )
+    assert random.returncode == 1 and "holds another sweep" in random.stderr  # not the same search
+
     other = digitnet(
         ["sweep", "run", *TINY, *SPACE, "--samples", "2", "--db", str(db), "--workers", "1"], env
     )
     assert other.returncode == 1 and "holds another sweep" in other.stderr
     assert len(rows(db)) == 8
+
+
+def test_a_random_search_draws_its_trials_within_the_space(env, tmp_path):
+    db = tmp_path / "random.db"
+    argv = ["sweep", "run", *TINY, "--search", "random", *SPACE, "--trials", "4", "--db", str(db)]
+    out = digitnet([*argv, "--workers", "1"], env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "sweep: 4 trials of random search over batch-size, lr (seed 0)" in out.stdout
+    runs = rows(db)
+    assert len({r["id"] for r in runs}) == 4
+    for r in runs:
+        params = json.loads(r["params"])
+        assert params["batch_size"] in (20, 50) and 0.05 <= params["lr"] <= 5
 
 
 # -- pruning -------------------------------------------------------------------------------------

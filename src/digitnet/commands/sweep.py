@@ -108,9 +108,10 @@ def register(subparsers: Any) -> None:
         default="grid",
         help="grid: every point of --grid and --samples of --random (default); tpe: --trials "
         "points proposed by Optuna's TPE sampler within the --random ranges and --grid choices, "
-        "each from the validation accuracies so far (needs digitnet[search])",
+        "each from the validation accuracies so far; random: --trials points drawn by Optuna's "
+        "RandomSampler there (both need digitnet[search])",
     )
-    s.add_argument("--trials", type=positive_int, help="the runs of --search tpe, in all")
+    s.add_argument("--trials", type=positive_int, help="the runs of --search tpe or random, in all")
     s.add_argument(
         "--prune",
         choices=search.PRUNERS,
@@ -207,14 +208,20 @@ def plan_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str],
 
 
 def search_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]:
-    """For ``--search tpe``: the base recipe, the swept names and Optuna's search space, all
-    checked (one line if not)."""
+    """For ``--search tpe`` and ``--search random``: the base recipe, the swept names and
+    Optuna's search space, all checked (one line if not)."""
     if args.trials is None:
-        raise DigitnetError("--search tpe needs --trials N, how many runs to train in all")
+        raise DigitnetError(
+            f"--search {args.search} needs --trials N, how many runs to train in all"
+        )
     if args.samples:
-        raise DigitnetError("--search tpe proposes its own points: give --trials N, not --samples")
+        raise DigitnetError(
+            f"--search {args.search} proposes its own points: give --trials N, not --samples"
+        )
     if args.seeds is not None:
-        raise DigitnetError("--search tpe trains each trial on one seed: give --seed, not --seeds")
+        raise DigitnetError(
+            f"--search {args.search} trains each trial on one seed: give --seed, not --seeds"
+        )
     if args.trials > plan.MAX_RUNS:
         raise DigitnetError(f"--trials {args.trials}: {plan.TOO_MANY}")
     seed = args.seed or 0
@@ -225,7 +232,7 @@ def search_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
     if repeated:
         raise DigitnetError(f"parameter {sorted(repeated)[0]} is swept twice; give it once")
     base, _, _ = plan_from_args(argparse.Namespace(**{**vars(args), "grid": [], "random": []}))
-    space = search.check_space(base, grid + random, seed, args.output is not None)
+    space = search.check_space(base, grid + random, seed, args.output is not None, args.search)
     return base, names, space
 
 
@@ -274,13 +281,15 @@ def models_folder(db: Path) -> Path:
 def run_sweep(args: argparse.Namespace) -> int:
     db: Path = args.db
     store.is_file(db)  # a folder, a device or a pipe is refused before any work
-    tpe = None
-    if args.search == "tpe":
+    searcher = None
+    if args.search != "grid":
         base, swept, space = search_from_args(args)
         runs: list[RunSpec] = []
     else:
         if args.trials is not None:
-            raise DigitnetError("--trials counts the runs of --search tpe; a grid sweep runs all")
+            raise DigitnetError(
+                "--trials counts the runs of --search tpe or random; a grid sweep runs all"
+            )
         base, swept, runs = plan_from_args(args)
     _check_validation(args, base)
     identity = plan.base_identity(base, swept)
@@ -289,19 +298,20 @@ def run_sweep(args: argparse.Namespace) -> int:
     if args.prune != "none":
         identity["prune"] = args.prune
     done = store.check(db, identity)
-    if args.search == "tpe":
+    if args.search != "grid":
         recorded = store.read(db).runs if done else []
-        tpe = search.Search(
-            base, space, args.seed or 0, args.output is not None, args.trials, recorded
+        searcher = search.Search(
+            base, space, args.seed or 0, args.output is not None, args.trials, recorded, args.search
         )
         names = ", ".join(n.replace("_", "-") for n in swept)
+        kind = "TPE search" if args.search == "tpe" else "random search"
         print(
-            f"sweep: {args.trials} trials of TPE search over {names} (seed {args.seed or 0}), "
+            f"sweep: {args.trials} trials of {kind} over {names} (seed {args.seed or 0}), "
             f"{len(done)} already in {db}",
             flush=True,
         )
         todo: list[RunSpec] = []
-        left = tpe.remaining
+        left = searcher.remaining
     else:
         todo = [r for r in runs if r.id not in done]
         print(
@@ -341,7 +351,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         try:
             _cancel_orphans(client, store.claim(conn, me))
             with store.Heartbeat(db, me) as heartbeat:
-                return _execute(args, client, todo, data, conn, me, heartbeat, tpe, left)
+                return _execute(args, client, todo, data, conn, me, heartbeat, searcher, left)
         finally:
             try:
                 store.release(conn, me)
@@ -374,7 +384,7 @@ def _execute(
     conn: Any,
     me: store.Driver,
     heartbeat: store.Heartbeat,
-    tpe: search.Search | None = None,
+    searcher: search.Search | None = None,
     total: int = 0,
 ) -> int:
     from tqdm import tqdm
@@ -412,8 +422,8 @@ def _execute(
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         store.insert(conn, row, keys.pop(spec.id, None))
-        if tpe is not None:
-            tpe.tell(spec, result)
+        if searcher is not None:
+            searcher.tell(spec, result)
         if args.prune != "none" and result["status"] != "pruned":
             recorded.append(row)
         counts["diverged"] += result["status"] == "diverged"
@@ -432,7 +442,7 @@ def _execute(
                 lambda: stop["requested"] or heartbeat.lost is not None,
                 want_parameters,
                 started=started,
-                more=tpe.ask if tpe is not None else None,
+                more=searcher.ask if searcher is not None else None,
                 options=(
                     (lambda spec: {"prune_below": search.epoch_medians(recorded)})
                     if args.prune != "none"
@@ -454,7 +464,7 @@ def _execute(
     )
     if heartbeat.lost is not None:
         raise DigitnetError(f"{heartbeat.lost}; no more runs were handed out")
-    if outcome.stopped or (tpe is not None and tpe.remaining and stop["requested"]):
+    if outcome.stopped or (searcher is not None and searcher.remaining and stop["requested"]):
         print(_continue_line("interrupted", db, conn), file=sys.stderr)
         return 130
     if outcome.failed:

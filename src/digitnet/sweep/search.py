@@ -35,28 +35,31 @@ from digitnet.sweep.plan import (
 )
 
 INSTALL_HINT = "pip install 'digitnet[search]'"
-SEARCHES = ("grid", "tpe")  # grid: the --grid, --random and --seeds plan, every run of it
+# grid: the --grid, --random and --seeds plan, every run of it; tpe and random: --trials points
+# of Optuna's TPESampler or RandomSampler
+SEARCHES = ("grid", "tpe", "random")
 PRUNERS = ("none", "median")
 PRUNE_STARTUP = 5  # recorded runs before any run is pruned (Optuna's MedianPruner's default)
 MAX_REPEATS = 100  # points already tried that the sampler may propose in a row before it ends
 
 
-def import_optuna() -> Any:
+def import_optuna(search: str = "tpe") -> Any:
     """The ``optuna`` module, or one line saying how to install it."""
     try:
         import optuna
     except ImportError:
         raise DigitnetError(
-            f"--search tpe uses Optuna, which is not installed; install it with: {INSTALL_HINT}"
+            f"--search {search} uses Optuna, which is not installed; install it with: "
+            f"{INSTALL_HINT}"
         ) from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
 
-def distributions(axes: list[Axis]) -> dict[str, Any]:
+def distributions(axes: list[Axis], search: str = "tpe") -> dict[str, Any]:
     """Optuna's distribution of each swept parameter: a range for ``--random``, the choices of
     ``--grid`` (layer sizes as the text 784-16-10, since Optuna's choices are plain values)."""
-    optuna = import_optuna()
+    optuna = import_optuna(search)
     dist: dict[str, Any] = {}
     for axis in axes:
         kind = PARAMETERS[axis.name].kind
@@ -92,16 +95,16 @@ def _from_optuna(name: str, value: Any) -> Any:
 
 
 def check_space(
-    base: dict[str, Any], axes: list[Axis], seed: int, output_given: bool
+    base: dict[str, Any], axes: list[Axis], seed: int, output_given: bool, search: str = "tpe"
 ) -> dict[str, Any]:
     """The search space, each end of each range and each choice checked on the base recipe
     (one line naming the value that cannot be trained)."""
     if not axes:
         raise DigitnetError(
-            "--search tpe needs something to search: give ranges with --random NAME=LOW:HIGH "
+            f"--search {search} needs something to search: give ranges with --random NAME=LOW:HIGH "
             "or choices with --grid NAME=V1,V2"
         )
-    dist = distributions(axes)
+    dist = distributions(axes, search)
     for axis in axes:
         values = [axis.low, axis.high] if axis.random else axis.values
         for value in values:
@@ -127,13 +130,15 @@ class Search:
         output_given: bool,
         trials: int,
         recorded: list[dict[str, Any]],
+        sampler_name: str = "tpe",
     ) -> None:
-        optuna = import_optuna()
+        optuna = import_optuna(sampler_name)
         self._optuna = optuna
         self.base, self.space, self.seed, self.output_given = base, space, seed, output_given
         # a new sampler seed for every continuation: the same seed would propose the first
         # command's startup points again
-        sampler = optuna.samplers.TPESampler(seed=(seed + len(recorded)) % 2**32)
+        samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
+        sampler = samplers[sampler_name](seed=(seed + len(recorded)) % 2**32)
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self.values: dict[str, float | None] = {}  # run id -> validation accuracy (None: none)
         for run in recorded:

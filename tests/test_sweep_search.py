@@ -50,6 +50,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         ),
         (["--grid", "lr=0.5,1", "--trials", "6"], 1, "--trials counts the runs of --search tpe"),
         (
+            ["--search", "tpe", "--grid", "layers=784-16-10,784-16-9", "--trials", "6"],
+            1,
+            "layers 784-16-9 do not fit mnist",
+        ),
+        (
             ["--search", "tpe", "--random", "lr=-1:2", "--trials", "6"],
             1,
             "lr=-1: lr must be a positive number",
@@ -68,7 +73,7 @@ def test_bad_input_is_one_line_before_any_run(
     err = capsys.readouterr().err
     assert got == code, err
     assert words in err and err.count("\n") == 1 and err.startswith("digitnet: error: ")
-    assert not db.parent.exists()
+    assert not db.exists()
 
 
 def test_without_optuna_the_search_names_the_extra(env, tmp_path, capsys, monkeypatch):

@@ -291,6 +291,7 @@ def run_sweep(args: argparse.Namespace) -> int:
                 "--trials counts the runs of --search tpe or random; a grid sweep runs all"
             )
         base, swept, runs = plan_from_args(args)
+        space: Any = {}
     _check_validation(args, base)
     identity = plan.base_identity(base, swept)
     if args.search != "grid":
@@ -331,7 +332,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
         check_logging(args.log_dir)
     data = load_data(base["dataset"], args.data_dir, base["validation"], args.download)
-    _check_shapes(runs or [_base_run(base)], data)
+    _check_shapes(runs or _search_probes(base, space, args.output is not None), data)
     if args.train_images:
         data = replace(
             data,
@@ -518,8 +519,17 @@ def _stop_on_signals() -> Iterator[dict[str, bool]]:
             signal.signal(signum, old)
 
 
-def _base_run(base: dict[str, Any]) -> RunSpec:
-    return RunSpec("base", {}, 0, base)
+def _search_probes(base: dict[str, Any], space: Any, output_given: bool) -> list[RunSpec]:
+    """A run of each layer sizes a search may choose (the base recipe's if it chooses none),
+    for :func:`_check_shapes`."""
+    choices = getattr(space.get("layers"), "choices", None)
+    if not choices:
+        return [RunSpec("base", {}, 0, base)]
+    probes = []
+    for text in choices:
+        params = {"layers": [int(v) for v in str(text).split("-")]}
+        probes.append(RunSpec("probe", params, 0, plan.with_params(base, params, 0, output_given)))
+    return probes
 
 
 def _check_shapes(runs: list[RunSpec], data: Any) -> None:

@@ -88,7 +88,7 @@ def main() -> None:
         "# Searching: TPE with median pruning against random search",
         "",
         f"`python benchmarks/sweep_search.py --trials {args.trials} --repeats {args.repeats} "
-        f"--epochs {args.epochs} --train-images {args.train_images}`: {args.trials} runs a "
+        f"--epochs {args.epochs} --train-images {args.train_images}`: {args.trials} runs per "
         f"sweep of the lessons' network (784-W-10, sigmoid, quadratic cost, SGD), {args.epochs} "
         f"epochs each on the first {args.train_images:,} training images of MNIST, over eta "
         "(0.05-10, log), the mini-batch size (5-100, log) and the width (16, 30, 60, 100); "

@@ -18,7 +18,7 @@ install: $(PY)
 	$(PY) -m pip install --quiet -e '.[fast,sweep,notebooks]'
 
 install-test: $(PY)
-	$(PY) -m pip install --quiet -e '.[test,sklearn,onnx,sweep,fast,tracking,notebooks,docs]'
+	$(PY) -m pip install --quiet -e '.[test,sklearn,onnx,sweep,search,fast,tracking,notebooks,docs]'
 	# the browser test drives Debian's chromium (Playwright's own browser download cannot work here)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 

@@ -248,7 +248,7 @@ def test_show_groups_by_the_swept_values_best_first(local_sweep, capsys):
     assert first.returncode == 0, first.stderr
     assert main(["sweep", "show", str(db)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"{db}: 4 runs, 2 points; swept lr; best first"
+    assert lines[0] == f"{db}: 4 runs, 2 points; swept lr; best validation accuracy first"
     assert lines[1].split()[:3] == ["lr", "runs", "valid"]
     assert lines[2].split()[:2] == ["0.2", "2"] and lines[2].split()[-1] == "0"
     assert lines[3].split()[:2] == ["10", "2"] and lines[3].split()[-1] == "2"

@@ -126,7 +126,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--dpi", type=int_in(1, MAX_DPI), default=100, help="PNG resolution (default 100)"
     )
-    p.add_argument("--metric", choices=("accuracy", "cost"), default="accuracy", help="sweep")
+    p.add_argument(
+        "--metric",
+        choices=("accuracy", "cost", "test", "test-cost"),
+        default="accuracy",
+        help="sweep: validation accuracy or cost, or test accuracy or cost (default accuracy)",
+    )
     _data_options(p)
     p.set_defaults(func=run_plot)
 

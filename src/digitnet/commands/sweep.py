@@ -3,7 +3,9 @@
 ``sweep run`` takes every option of ``digitnet train`` as the base recipe and trains one run per
 combination of ``--grid`` values, ``--random`` samples and ``--seeds``, on a Dask LocalCluster
 (one single-threaded worker process per core) or on the cluster of ``--scheduler ADDRESS``. Each
-finished run is one row of the ``--db`` file. Rerunning the same command skips the runs already
+finished run is one row of the ``--db`` file. With ``--search tpe --trials N`` Optuna's TPE sampler
+proposes the runs instead (:mod:`digitnet.sweep.search`), and ``--prune median`` stops runs
+below the median after an epoch. Rerunning the same command skips the runs already
 there; the first Ctrl-C (or SIGTERM) hands out no more runs, waits for those in flight and says
 how to continue, a second one cancels them on the workers. Everything is checked before any run
 starts, each number against its limit (:data:`MAX_TIMEOUT`, :data:`digitnet.sweep.plan.MAX_RUNS`,
@@ -41,7 +43,7 @@ from digitnet.commands.train import (
 )
 from digitnet.errors import DigitnetError
 from digitnet.presets import get_preset
-from digitnet.sweep import plan, store
+from digitnet.sweep import plan, search, store
 from digitnet.sweep.plan import RunSpec, describe
 
 DEFAULT_DB = Path("runs/sweep.db")
@@ -101,6 +103,24 @@ def register(subparsers: Any) -> None:
     s.add_argument("--samples", type=positive_int, default=0, help="points drawn for --random")
     s.add_argument("--seeds", help="seeds of every point, e.g. 0-4 or 0,3,7 (default: --seed)")
     s.add_argument(
+        "--search",
+        choices=search.SEARCHES,
+        default="grid",
+        help="grid: every point of --grid and --samples of --random (default); tpe: --trials "
+        "points proposed by Optuna's TPE sampler within the --random ranges and --grid choices, "
+        "each from the validation accuracies so far; random: --trials points drawn by Optuna's "
+        "RandomSampler there (both need digitnet[search])",
+    )
+    s.add_argument("--trials", type=positive_int, help="the runs of --search tpe or random, in all")
+    s.add_argument(
+        "--prune",
+        choices=search.PRUNERS,
+        default="none",
+        help="median: stop a run after an epoch whose validation accuracy is below the median "
+        f"of the runs recorded so far at that epoch (after {search.PRUNE_STARTUP} runs); it is "
+        "recorded as pruned",
+    )
+    s.add_argument(
         "--train-images",
         type=positive_int,
         help="train on the first N training images only (quick sweeps)",
@@ -140,6 +160,13 @@ def register(subparsers: Any) -> None:
     )
     show.add_argument("db", type=Path, metavar="DB")
     show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.add_argument(
+        "--metric",
+        choices=("accuracy", "test"),
+        default="accuracy",
+        help="rank by the median validation accuracy (default; test accuracy without a "
+        "validation split) or by the median test accuracy",
+    )
     show.set_defaults(func=show_sweep)
 
 
@@ -180,6 +207,51 @@ def plan_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str],
     return base, [a.name for a in grid + random], runs
 
 
+def search_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]:
+    """For ``--search tpe`` and ``--search random``: the base recipe, the swept names and
+    Optuna's search space, all checked (one line if not)."""
+    if args.trials is None:
+        raise DigitnetError(
+            f"--search {args.search} needs --trials N, how many runs to train in all"
+        )
+    if args.samples:
+        raise DigitnetError(
+            f"--search {args.search} proposes its own points: give --trials N, not --samples"
+        )
+    if args.seeds is not None:
+        raise DigitnetError(
+            f"--search {args.search} trains each trial on one seed: give --seed, not --seeds"
+        )
+    if args.trials > plan.MAX_RUNS:
+        raise DigitnetError(f"--trials {args.trials}: {plan.TOO_MANY}")
+    seed = args.seed or 0
+    grid = [plan.parse_grid(text) for text in args.grid]
+    random = [plan.parse_random(text) for text in args.random]
+    names = [a.name for a in grid + random]
+    repeated = {n for n in names if names.count(n) > 1}
+    if repeated:
+        raise DigitnetError(f"parameter {sorted(repeated)[0]} is swept twice; give it once")
+    base, _, _ = plan_from_args(argparse.Namespace(**{**vars(args), "grid": [], "random": []}))
+    space = search.check_space(base, grid + random, seed, args.output is not None, args.search)
+    return base, names, space
+
+
+def _check_validation(args: argparse.Namespace, base: dict[str, Any]) -> None:
+    """A search and a pruner compare runs by validation accuracy: one line without a split."""
+    if base["validation"]:
+        return
+    if args.prune != "none":
+        raise DigitnetError(
+            f"--prune {args.prune} compares validation accuracies, and --validation 0 leaves no "
+            "validation split: give --validation N"
+        )
+    if args.search != "grid":
+        raise DigitnetError(
+            f"--search {args.search} ranks trials by validation accuracy, and --validation 0 "
+            "leaves no validation split: give --validation N"
+        )
+
+
 def _check_training_options(args: argparse.Namespace, base: dict[str, Any]) -> None:
     """One line naming the flag of a training option whose value is out of its range."""
     preset = dict(get_preset(base["preset"]).training)
@@ -209,16 +281,47 @@ def models_folder(db: Path) -> Path:
 def run_sweep(args: argparse.Namespace) -> int:
     db: Path = args.db
     store.is_file(db)  # a folder, a device or a pipe is refused before any work
-    base, swept, runs = plan_from_args(args)
+    searcher = None
+    if args.search != "grid":
+        base, swept, space = search_from_args(args)
+        runs: list[RunSpec] = []
+    else:
+        if args.trials is not None:
+            raise DigitnetError(
+                "--trials counts the runs of --search tpe or random; a grid sweep runs all"
+            )
+        base, swept, runs = plan_from_args(args)
+        space: Any = {}
+    _check_validation(args, base)
     identity = plan.base_identity(base, swept)
+    if args.search != "grid":
+        identity["search"] = args.search
+    if args.prune != "none":
+        identity["prune"] = args.prune
     done = store.check(db, identity)
-    todo = [r for r in runs if r.id not in done]
-    print(
-        f"sweep: {len(runs)} runs ({_what_is_swept(swept, runs)}), {len(runs) - len(todo)} "
-        f"already in {db}",
-        flush=True,
-    )
-    if not todo:
+    if args.search != "grid":
+        recorded = store.read(db).runs if done else []
+        searcher = search.Search(
+            base, space, args.seed or 0, args.output is not None, args.trials, recorded, args.search
+        )
+        names = ", ".join(n.replace("_", "-") for n in swept)
+        kind = "TPE search" if args.search == "tpe" else "random search"
+        print(
+            f"sweep: {args.trials} trials of {kind} over {names} (seed {args.seed or 0}), "
+            f"{len(done)} already in {db}",
+            flush=True,
+        )
+        todo: list[RunSpec] = []
+        left = searcher.remaining
+    else:
+        todo = [r for r in runs if r.id not in done]
+        print(
+            f"sweep: {len(runs)} runs ({_what_is_swept(swept, runs)}), {len(runs) - len(todo)} "
+            f"already in {db}",
+            flush=True,
+        )
+        left = len(todo)
+    if not left:
         print(f"nothing to run; see them with: digitnet sweep show {db}")
         return 0
     _check_writable(db.parent, "the database")
@@ -229,7 +332,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
         check_logging(args.log_dir)
     data = load_data(base["dataset"], args.data_dir, base["validation"], args.download)
-    _check_shapes(runs, data)
+    _check_shapes(runs or _search_probes(base, space, args.output is not None), data)
     if args.train_images:
         data = replace(
             data,
@@ -249,7 +352,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         try:
             _cancel_orphans(client, store.claim(conn, me))
             with store.Heartbeat(db, me) as heartbeat:
-                return _execute(args, client, todo, data, conn, me, heartbeat)
+                return _execute(args, client, todo, data, conn, me, heartbeat, searcher, left)
         finally:
             try:
                 store.release(conn, me)
@@ -282,14 +385,20 @@ def _execute(
     conn: Any,
     me: store.Driver,
     heartbeat: store.Heartbeat,
+    searcher: search.Search | None = None,
+    total: int = 0,
 ) -> int:
     from tqdm import tqdm
 
     from digitnet.sweep import cluster
 
     db: Path = args.db
-    bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=None, mininterval=0.5)
-    counts = {"diverged": 0}
+    bar = tqdm(total=total, unit="run", file=sys.stderr, disable=None, mininterval=0.5)
+    counts = {"diverged": 0, "pruned": 0}
+    # the runs the pruner compares with: those that ran to their end
+    recorded = (
+        [r for r in store.read(db).runs if r["status"] != "pruned"] if args.prune != "none" else []
+    )
     keys: dict[str, str] = {}  # run id -> the Dask key it runs as
 
     def started(spec: RunSpec, key: str) -> None:
@@ -314,7 +423,12 @@ def _execute(
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         store.insert(conn, row, keys.pop(spec.id, None))
+        if searcher is not None:
+            searcher.tell(spec, result)
+        if args.prune != "none" and result["status"] != "pruned":
+            recorded.append(row)
         counts["diverged"] += result["status"] == "diverged"
+        counts["pruned"] += result["status"] == "pruned"
         bar.update(1)
 
     want_parameters = bool(args.save_models or args.log_dir)  # the log draws the weights
@@ -329,6 +443,12 @@ def _execute(
                 lambda: stop["requested"] or heartbeat.lost is not None,
                 want_parameters,
                 started=started,
+                more=searcher.ask if searcher is not None else None,
+                options=(
+                    (lambda spec: {"prune_below": search.epoch_medians(recorded)})
+                    if args.prune != "none"
+                    else None
+                ),
             )
         except KeyboardInterrupt:
             bar.close()
@@ -337,14 +457,15 @@ def _execute(
         finally:
             bar.close()
     seconds = time.perf_counter() - start
-    diverged = f" ({counts['diverged']} diverged)" if counts["diverged"] else ""
+    notes = [f"{counts[k]} {k}" for k in ("diverged", "pruned") if counts[k]]
+    diverged = f" ({', '.join(notes)})" if notes else ""
     print(
         f"recorded {outcome.recorded} runs{diverged} in {db} in {seconds:.1f} s (the data "
         f"reached the workers in {outcome.scatter_seconds:.1f} s)"
     )
     if heartbeat.lost is not None:
         raise DigitnetError(f"{heartbeat.lost}; no more runs were handed out")
-    if outcome.stopped:
+    if outcome.stopped or (searcher is not None and searcher.remaining and stop["requested"]):
         print(_continue_line("interrupted", db, conn), file=sys.stderr)
         return 130
     if outcome.failed:
@@ -398,6 +519,19 @@ def _stop_on_signals() -> Iterator[dict[str, bool]]:
             signal.signal(signum, old)
 
 
+def _search_probes(base: dict[str, Any], space: Any, output_given: bool) -> list[RunSpec]:
+    """A run of each layer sizes a search may choose (the base recipe's if it chooses none),
+    for :func:`_check_shapes`."""
+    choices = getattr(space.get("layers"), "choices", None)
+    if not choices:
+        return [RunSpec("base", {}, 0, base)]
+    probes = []
+    for text in choices:
+        params = {"layers": [int(v) for v in str(text).split("-")]}
+        probes.append(RunSpec("probe", params, 0, plan.with_params(base, params, 0, output_given)))
+    return probes
+
+
 def _check_shapes(runs: list[RunSpec], data: Any) -> None:
     """One line if a network's first or last layer does not fit the data."""
     n_in, n_out = data.X_train.shape[1], data.n_classes
@@ -443,14 +577,18 @@ def _what_is_swept(swept: list[str], runs: list[RunSpec]) -> str:
 def show_sweep(args: argparse.Namespace) -> int:
     sweep = store.read(args.db)
     ranked = store.groups(sweep.runs)
+    if args.metric == "test":
+        ranked.sort(key=lambda g: -g.median("test_accuracy") if g.values("test_accuracy") else 1)
     if args.json:
         print(json.dumps(_as_json(sweep, ranked), indent=2))
         return 0
     swept = sweep.swept
     print(
         f"{args.db}: {len(sweep.runs)} runs, {len(ranked)} points; swept "
-        f"{', '.join(n.replace('_', '-') for n in swept) or 'only seeds'}; best first"
+        f"{', '.join(n.replace('_', '-') for n in swept) or 'only seeds'}; best "
+        f"{'test' if args.metric == 'test' else 'validation'} accuracy first"
     )
+    pruned = any(g.pruned for g in ranked)
     if not ranked:
         return 0
     columns = [n.replace("_", "-") for n in swept]
@@ -460,6 +598,7 @@ def show_sweep(args: argparse.Namespace) -> int:
     print(
         f"{head}{'  ' if head else ''}{'runs':>4}  {'valid (min-max)':>21}  "
         f"{'test (min-max)':>21}  {'val cost':>8}  {'seconds':>7}  diverged"
+        + ("  pruned" if pruned else "")
     )
     for group, row in zip(ranked, cells, strict=True):
         values = "  ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True))
@@ -468,6 +607,7 @@ def show_sweep(args: argparse.Namespace) -> int:
             f"{_accuracy(group, 'validation_accuracy')}  {_accuracy(group, 'test_accuracy')}  "
             f"{_number(group.median('validation_cost'), 8, 4)}  "
             f"{_number(group.median('seconds'), 7, 1)}  {group.diverged:>8}"
+            + (f"  {group.pruned:>6}" if pruned else "")
         )
     return 0
 
@@ -490,6 +630,7 @@ def _as_json(sweep: store.Sweep, ranked: list[store.Group]) -> dict[str, Any]:
     points = []
     for g in ranked:
         point: dict[str, Any] = {"params": g.params, "runs": len(g.runs), "diverged": g.diverged}
+        point["pruned"] = g.pruned
         for column in ("validation_accuracy", "test_accuracy", "validation_cost", "test_cost"):
             low, high = g.spread(column)
             point[column] = {

@@ -226,6 +226,8 @@ def execute(
     want_parameters: bool = False,
     task: Callable[[dict[str, Any], Any, bool], dict[str, Any]] | None = None,
     started: Callable[[RunSpec, str], None] | None = None,
+    more: Callable[[int], list[RunSpec]] | None = None,
+    options: Callable[[RunSpec], dict[str, Any]] | None = None,
 ) -> Outcome:
     """Train ``runs`` on the cluster of ``client``, calling ``record(spec, result)`` (in this
     process) for each run as it finishes; ``result`` is what :func:`train_run` returns.
@@ -239,6 +241,10 @@ def execute(
     KeyboardInterrupt (and any error, say in ``record``) cancels the runs in flight on the
     workers. Each run is the Dask task ``run-ID-CALL`` (``CALL`` is this call's own), given to
     ``started(spec, key)`` as it is handed out.
+
+    ``more(n)`` gives up to ``n`` further runs whenever fewer than ``n`` wait (a search proposes
+    its next points from the runs recorded so far); ``options(spec)`` gives the keyword
+    arguments of the run's ``task`` besides the recipe, the data and ``want_parameters``.
     """
     distributed = import_distributed()
     task = task or train_run
@@ -256,6 +262,8 @@ def execute(
             outcome.stopped = outcome.stopped or bool(pending)
             pending.clear()
         limit = max(1, sum(client.nthreads().values()))
+        if more is not None and not stop_requested():
+            pending.extend(more(limit - len(in_flight) - len(pending)))
         while pending and len(in_flight) < limit:
             spec = pending.popleft()
             key = f"run-{spec.id}-{call}" + (
@@ -263,7 +271,10 @@ def execute(
             )
             if started is not None:
                 started(spec, key)
-            future = client.submit(task, spec.recipe, data_future, want_parameters, key=key)
+            kwargs = options(spec) if options is not None else {}
+            future = client.submit(
+                task, spec.recipe, data_future, want_parameters, key=key, **kwargs
+            )
             in_flight[future] = spec
             finished.add(future)
 
@@ -356,9 +367,14 @@ class RunCancelled(Exception):
 class StopWhenCancelled(Callback):
     """Ends training after the current mini-batch once the worker has been told the run is no
     longer wanted (the worker marks a task it is running ``cancelled`` when the scheduler
-    releases it). Outside a Dask worker it never stops."""
+    releases it). Outside a Dask worker it never stops.
 
-    def __init__(self) -> None:
+    With ``prune_below`` (the median validation accuracy of other runs at each epoch, index 0
+    for epoch 1) it also ends training after an epoch, short of the last, whose validation
+    accuracy is below that epoch's median, and sets ``pruned``."""
+
+    def __init__(self, prune_below: list[float] | None = None, epochs: int = 0) -> None:
+        self.prune_below, self.epochs, self.pruned = prune_below or [], epochs, False
         try:
             from distributed import get_worker
 
@@ -367,8 +383,16 @@ class StopWhenCancelled(Callback):
         except (ImportError, ValueError, KeyError):  # not in a Dask task
             self._worker = None
 
+    def on_epoch_end(self, record: Any, network: Any) -> None:
+        epoch, accuracy = record.epoch, record.validation_accuracy
+        if epoch < self.epochs and epoch <= len(self.prune_below):
+            if math.isfinite(accuracy) and accuracy < self.prune_below[epoch - 1]:
+                self.pruned = True
+
     @property  # type: ignore[override]
     def stop_requested(self) -> bool:
+        if self.pruned:
+            return True
         if self._worker is None:
             return False
         task = self._worker.state.tasks.get(self._key)
@@ -429,12 +453,18 @@ def _as_float(images: Any) -> Any:
     return np.true_divide(images, np.float32(255), dtype=np.float32)
 
 
-def train_run(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
+def train_run(
+    recipe: dict[str, Any],
+    data: Any,
+    want_parameters: bool = False,
+    prune_below: list[float] | None = None,
+) -> dict[str, Any]:
     """Train one run of a sweep on ``data`` (a :class:`digitnet.data.Dataset`, or the
     :class:`Packed` one the workers are sent) and return what
     the database records: the status, every epoch, the final accuracies and costs (of the
     weights the run ends with), the seconds, the worker; with ``want_parameters`` also the
-    trained W and b (for the driver to save the model file)."""
+    trained W and b (for the driver to save the model file). With ``prune_below`` (medians of
+    validation accuracy by epoch) a run that falls below one ends there, status ``pruned``."""
     start = time.perf_counter()
     pin_blas_threads()
     from digitnet.network import Network
@@ -446,11 +476,19 @@ def train_run(recipe: dict[str, Any], data: Any, want_parameters: bool = False) 
     config = make_config(recipe["training"], recipe["augment"])
     net = Network.from_config(recipe["network"], seed=config.seed)
     message = None
+    callback = StopWhenCancelled(prune_below, config.epochs)
     try:
-        history = train_on(net, data, config, callback=StopWhenCancelled())
+        history = train_on(net, data, config, callback=callback)
     except TrainingDiverged as err:
         history, message = err.history, str(err)
-    if history.stopped == "interrupted":  # type: ignore[union-attr]
+    if callback.pruned:
+        history.stopped = "pruned"  # type: ignore[union-attr]
+        epoch = len(history.epochs)  # type: ignore[union-attr]
+        message = (
+            f"pruned after epoch {epoch}: validation accuracy below the median of the runs "
+            f"before it ({100 * prune_below[epoch - 1]:.2f}%)"  # type: ignore[index]
+        )
+    elif history.stopped == "interrupted":  # type: ignore[union-attr]
         raise RunCancelled("the run was cancelled: its sweep stopped, or its driver ended")
     val_cost, val_acc = net.evaluate(data.X_val, data.y_val) if len(data.y_val) else (math.nan,) * 2
     test_cost, test_acc = net.evaluate(data.X_test, data.y_test)

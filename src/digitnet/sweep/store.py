@@ -3,7 +3,7 @@
 Two tables make the sweep. ``sweep`` holds what makes the sweep itself (``key``/``value`` JSON):
 the base recipe without the swept fields (``identity``), the data's checksum, the format. ``runs``
 holds one row per run, keyed by the run's identity (a hash of its whole recipe), so no run is
-ever recorded twice: the swept values, the seed, the recipe, the status (``finished``,
+ever recorded twice: the swept values, the seed, the recipe, the status (``finished``, ``pruned``,
 ``early-stopping`` or ``diverged``), every epoch's record, the final accuracies and costs, the
 seconds, the worker that ran it and the model file.
 
@@ -642,6 +642,10 @@ class Group:
     @property
     def diverged(self) -> int:
         return sum(r["status"] == "diverged" for r in self.runs)
+
+    @property
+    def pruned(self) -> int:
+        return sum(r["status"] == "pruned" for r in self.runs)
 
     @property
     def score(self) -> float:

@@ -1,13 +1,21 @@
-"""A sweep at a glance: the test accuracy (or cost) against each swept parameter.
+"""A sweep at a glance: the validation accuracy (or cost, or the test set's) against each
+swept parameter.
 
 One panel per swept parameter; one point per run (every seed, every value of the other
-parameters), a line through the median at each value. Numbers spread over more than a factor of
-20 are drawn on a log axis; names and layer sizes are evenly spaced categories. Runs that
-diverged are crosses.
+parameters). A line through the median at each value is drawn only where every value was tried
+with the same settings of the other parameters (a grid): across random or searched points,
+neighbours differ in everything else and a line between them means nothing. Those sweeps get a
+panel of their own instead, the best so far against the runs in the order they were recorded.
+Numbers spread over more than a factor of 20 are drawn on a log axis; names and layer sizes are
+evenly spaced categories. Runs that diverged are crosses, runs that were pruned triangles.
+
+The metric is measured on the validation split (test only when asked: ``test``, ``test-cost``);
+a sweep without a validation split falls back to the test set, and says so on the axis.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -19,7 +27,13 @@ from matplotlib.figure import Figure
 from digitnet.errors import DigitnetError
 from digitnet.views.figures import new_figure
 
-METRICS = {"accuracy": ("test_accuracy", "test accuracy (%)"), "cost": ("test_cost", "test cost")}
+METRICS = {
+    "accuracy": ("validation_accuracy", "validation accuracy (%)"),
+    "cost": ("validation_cost", "validation cost"),
+    "test": ("test_accuracy", "test accuracy (%)"),
+    "test-cost": ("test_cost", "test cost"),
+}
+FALLBACK = {"validation_accuracy": "test", "validation_cost": "test-cost"}
 
 
 def _label(value: Any) -> str:
@@ -32,23 +46,49 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _value(run: Mapping[str, Any], column: str) -> float:
+    value = run.get(column)
+    return math.nan if value is None else float(value)
+
+
+def is_grid(runs: Sequence[Mapping[str, Any]], name: str, swept: Sequence[str]) -> bool:
+    """Whether every value of ``name`` was tried with the same settings of the other swept
+    parameters (so the medians at its values make a curve)."""
+    others = [n for n in swept if n != name]
+    by_value: dict[str, set[str]] = {}
+    for r in runs:
+        value = json.dumps(r["seed"] if name == "seed" else r["params"].get(name))
+        rest = json.dumps([r["params"].get(n) for n in others])
+        by_value.setdefault(value, set()).add(rest)
+    settings = list(by_value.values())
+    return all(s == settings[0] for s in settings)
+
+
 def sweep(
     runs: Sequence[Mapping[str, Any]], swept: Sequence[str], metric: str = "accuracy"
 ) -> Figure:
-    """The figure for ``runs`` (the rows of a sweep database: ``params``, ``seed``, ``status``,
-    ``test_accuracy``, ``test_cost``) against each name in ``swept`` (the seed if none)."""
+    """The figure for ``runs`` (the rows of a sweep database, in the order they were recorded:
+    ``params``, ``seed``, ``status`` and the accuracies and costs) against each name in
+    ``swept`` (the seed if none)."""
     if metric not in METRICS:
         raise DigitnetError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     if not runs:
         raise DigitnetError("the sweep has no runs recorded yet")
     column, ylabel = METRICS[metric]
-    scale = 100.0 if metric == "accuracy" else 1.0
+    if column in FALLBACK and all(math.isnan(_value(r, column)) for r in runs):
+        column, ylabel = METRICS[FALLBACK[column]]  # no validation split
+        ylabel += ", no validation split"
+    scale = 100.0 if column.endswith("accuracy") else 1.0
     names = list(swept) or ["seed"]
-    fig = new_figure(max(4.5, 4.2 * len(names)), 3.8)
-    axes = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)[0])
-    for ax, name in zip(axes, names, strict=True):
+    grids = {name: is_grid(runs, name, names) for name in names}
+    searched = not all(grids.values())
+    panels = len(names) + searched
+    fig = new_figure(max(4.5, 4.2 * panels), 3.8)
+    axes = np.atleast_1d(fig.subplots(1, panels, squeeze=False)[0])
+    ys = [scale * _value(r, column) for r in runs]
+    status = [r.get("status") for r in runs]
+    for ax, name in zip(axes, names, strict=False):
         xs = [r["seed"] if name == "seed" else r["params"].get(name) for r in runs]
-        ys = [scale * r[column] if r[column] is not None else math.nan for r in runs]
         numeric = all(_is_number(x) for x in xs)
         if numeric:
             positions = [float(x) for x in xs]
@@ -59,18 +99,26 @@ def sweep(
             labels = sorted({_label(x) for x in xs}, key=lambda s: (len(s), s))
             positions = [float(labels.index(_label(x))) for x in xs]
             ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
-        diverged = [r.get("status") == "diverged" for r in runs]
-        for marker, colour, pick, label in (
-            ("o", "#1f77b4", False, "a run"),
-            ("x", "#d62728", True, "diverged"),
+        for marker, colour, kind, label in (
+            ("o", "#1f77b4", None, "a run"),
+            ("x", "#d62728", "diverged", "diverged"),
+            ("v", "#7f7f7f", "pruned", "pruned"),
         ):
-            pts = [(p, y) for p, y, d in zip(positions, ys, diverged, strict=True) if d == pick]
+            pts = [
+                (p, y)
+                for p, y, st in zip(positions, ys, status, strict=True)
+                if (st == kind if kind else st not in ("diverged", "pruned"))
+            ]
             if pts:
                 px, py = zip(*pts, strict=True)
                 ax.plot(px, py, marker, color=colour, alpha=0.6, markersize=5, label=label)
         medians = {}
-        for p in sorted(set(positions)):
-            at = [y for q, y in zip(positions, ys, strict=True) if q == p and not math.isnan(y)]
+        for p in sorted(set(positions)) if grids[name] else []:
+            at = [
+                y
+                for q, y, st in zip(positions, ys, status, strict=True)
+                if q == p and not math.isnan(y) and st != "pruned"
+            ]
             if at:
                 medians[p] = statistics.median(at)
         if medians:
@@ -78,6 +126,26 @@ def sweep(
         ax.set_xlabel(name.replace("_", "-"))
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
+    if searched:
+        _best_so_far(axes[-1], ys, status, higher=column.endswith("accuracy"), ylabel=ylabel)
     axes[0].legend(loc="best", fontsize="small")
     fig.suptitle(f"{len(runs)} runs")
     return fig
+
+
+def _best_so_far(
+    ax: Any, ys: Sequence[float], status: Sequence[Any], higher: bool, ylabel: str
+) -> None:
+    """The best value among the runs recorded so far (pruned runs aside), run by run."""
+    best, line = math.nan, []
+    for y, st in zip(ys, status, strict=True):
+        if st != "pruned" and not math.isnan(y):
+            best = y if math.isnan(best) else (max(best, y) if higher else min(best, y))
+        line.append(best)
+    order = range(1, len(ys) + 1)
+    ax.plot(order, ys, "o", color="#1f77b4", alpha=0.4, markersize=4)
+    ax.step(order, line, "-", where="post", color="black", label="best so far")
+    ax.set_xlabel("run, in the order recorded")
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(alpha=0.3)

@@ -28,6 +28,7 @@ demo: install
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/mypy src/digitnet
 
 test: lint
 	$(PY) -m pytest

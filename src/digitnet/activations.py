@@ -22,8 +22,11 @@ from digitnet.errors import DigitnetError
 
 
 class Activation(Protocol):
-    name: str
-    elementwise: bool
+    # read-only members, so that the frozen dataclasses below satisfy the protocol
+    @property
+    def name(self) -> str: ...
+    @property
+    def elementwise(self) -> bool: ...
 
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
     def prime(

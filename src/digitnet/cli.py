@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from digitnet.errors import DigitnetError
 from digitnet.version import __version__
@@ -36,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 
     commands: list[str] = []  # the top-level parser's command names
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"digitnet: error: {message}\n")
 
 

@@ -45,7 +45,9 @@ def _copy_into(out: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 class Cost(Protocol):
-    name: str
+    # read-only, so that the frozen dataclasses below satisfy the protocol
+    @property
+    def name(self) -> str: ...
 
     def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float: ...
     def each(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -245,13 +245,13 @@ def explain(
         raise DigitnetError(f"label {y} is not an output neuron (0..{net.sizes[-1] - 1})")
     ys = np.array([int(y)])
     trace = net.trace(x)  # the one forward pass: every z and a for this image
-    z, a = trace.z, trace.a
+    a = trace.a
     if len(a[0]) != 1:
         raise DigitnetError("explain takes one image")
 
     # dC/da and dC/dz = delta for the output layer, from the cost itself
     dC_da_L = net.cost.grad_a(a[L], ys)[0]  # (n_L,): for one image C = C_0
-    delta_L = net.cost.delta(z[L], a[L], ys)[0]  # (n_L,)
+    delta_L = net.cost.delta(trace.z_of(L), a[L], ys)[0]  # (n_L,)
     dC_da, delta = dC_da_L, delta_L
     terms: list[Term] = []
     # walk back to layer `layer`: dC/da^(m) = sum_i w_im^(m+1) delta_i^(m+1)
@@ -259,7 +259,7 @@ def explain(
         W_next = net.W[m]  # W^(m+1), (n_{m+1}, n_m)
         if m == layer:
             sp_next = (
-                net.sigma_of(m + 1).prime(z[m + 1], a[m + 1])[0]
+                net.sigma_of(m + 1).prime(trace.z_of(m + 1), a[m + 1])[0]
                 if net.sigma_of(m + 1).elementwise
                 else None
             )
@@ -275,10 +275,10 @@ def explain(
                 for i in range(W_next.shape[0])
             ]
         dC_da = delta @ W_next  # (n_m,)
-        delta = dC_da * net.sigma.prime(z[m], a[m])[0]
+        delta = dC_da * net.sigma.prime(trace.z_of(m), a[m])[0]
 
     sigma_l = net.sigma_of(layer)
-    da_dz = float(sigma_l.prime(z[layer], a[layer])[0, j]) if sigma_l.elementwise else None
+    da_dz = float(sigma_l.prime(trace.z_of(layer), a[layer])[0, j]) if sigma_l.elementwise else None
     dz_dw = float(a[layer - 1][0, k])
     dC_da_j = float(dC_da[j])
     delta_j = float(delta[j]) if da_dz is None else da_dz * dC_da_j
@@ -305,10 +305,10 @@ def explain(
         w=float(W[j, k]),
         b=float(b[j]),
         a_prev_k=dz_dw,
-        z_j=float(z[layer][0, j]),
+        z_j=float(trace.z_of(layer)[0, j]),
         a_j=float(a[layer][0, j]),
         y_j=y_j,
-        C=float(net.cost.fn(z[L], a[L], ys)),
+        C=float(net.cost.fn(trace.z_of(L), a[L], ys)),
         dz_dw=dz_dw,
         da_dz=da_dz,
         dC_da=dC_da_j,
@@ -465,7 +465,7 @@ def gradcheck(
     def sides() -> list[np.ndarray]:
         """Which side of the kink every z of a kinked layer is on."""
         t = net.trace(X)
-        return [t.z[l] > 0 for l in kinked]
+        return [t.z_of(l) > 0 for l in kinked]
 
     base = sides() if kinked else []
 
@@ -624,7 +624,7 @@ def neuron_function(
 
     sigma = net.sigma_of(layer)
     trace = net.trace(X)  # the one forward pass of the given network
-    z_row = np.asarray(trace.z[layer][0], dtype=np.float64)
+    z_row = np.asarray(trace.z_of(layer)[0], dtype=np.float64)
     z, a = float(z_row[j]), float(trace.a[layer][0, j])
     result: dict[str, Any] = {
         "layer": layer,
@@ -646,7 +646,7 @@ def neuron_function(
         if new_w is not None:
             scratch.W[layer - 1][j, k] = new_w
         moved = scratch.trace(X)
-        z_moved = float(moved.z[layer][0, j])
+        z_moved = float(moved.z_of(layer)[0, j])
         result["moved"] = {
             "b": float(scratch.b[layer - 1][j]),
             "k": k,

@@ -224,7 +224,7 @@ def save_model(
         text = json.dumps(header, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as err:
         raise DigitnetError(f"{path}: the header cannot be written as JSON ({err})") from None
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}  # name -> array; Any, as NumPy types savez(**kwds) by its flag
     for l, (W, b) in enumerate(zip(net.W, net.b, strict=True), start=1):
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
     if trajectory is not None:
@@ -446,13 +446,14 @@ class _Archive:
         shape, dtype = self.declared(name)
         fortran = self._declared[name][2]
         flat = np.empty(math.prod(shape), dtype=dtype)
-        buffer = memoryview(flat.view(np.uint8))
+        buffer = flat.view(np.uint8).data  # the array's own memory, written in place
         try:
             with self.zip.open(self.members[name]) as f:
                 f.seek(self._declared[name][3])
                 done = 0
                 while done < len(buffer):
-                    n = f.readinto(buffer[done : done + _CHUNK])
+                    # ZipFile.open is typed IO[bytes]; it returns a ZipExtFile, which has readinto
+                    n = f.readinto(buffer[done : done + _CHUNK])  # type: ignore[attr-defined]
                     if not n:
                         raise EOFError("the data ends early")
                     done += n

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
 import typing
 from functools import cache
 from typing import Any, Literal
@@ -61,6 +62,22 @@ class State(_Open):
     optimizer: str = ""
 
 
+# Field types made at run time from models and values that exist only then: to a type checker
+# these are values, not types, so the helpers hand them over as Any.
+def _list_of(model: type[BaseModel]) -> Any:
+    return types.GenericAlias(list, (model,))  # list[model]
+
+
+def _optional(model: type[BaseModel]) -> Any:
+    return model | None
+
+
+def _one_of(values: tuple[str, ...]) -> Any:
+    # subscripted by a run-time tuple: Literal[("a", "b")] is Literal["a", "b"]
+    literal: Any = Literal
+    return literal[values]
+
+
 def _fields_of(cls: type, skip: tuple[str, ...] = (), nan: bool = False) -> dict[str, Any]:
     """Pydantic field definitions from dataclass ``cls``'s annotations and defaults; with
     ``nan``, a float field also takes None (a measurement that was NaN, written as null)."""
@@ -95,21 +112,23 @@ def _models() -> dict[str, type[BaseModel]]:
     history = create_model(
         "History",
         __base__=_Open,
-        epochs=(list[epoch], []),  # type: ignore[valid-type]
-        stopped=(Literal[STOPPED], "finished"),  # type: ignore[valid-type]
+        epochs=(_list_of(epoch), []),
+        stopped=(_one_of(STOPPED), "finished"),
         best_epoch=(int | None, None),
         compile_seconds=(float | None, None),
     )
     settings = _fields_of(TrainConfig, skip=("augment",))
     recipe_training = create_model("RecipeTraining", __base__=_Closed, **settings)
-    training = create_model("Training", __base__=_Open, **settings, augment=(augment | None, None))
+    training = create_model(
+        "Training", __base__=_Open, **settings, augment=(_optional(augment), None)
+    )
     recipe = create_model(
         "Recipe",
         __base__=_Open,
         preset=(str | None, None),
         network=(NetworkConfig, ...),
         training=(recipe_training, ...),
-        augment=(augment | None, None),
+        augment=(_optional(augment), None),
         dataset=(str, ...),
         validation=(int | None, None),
     )

@@ -51,6 +51,13 @@ class Trace:
     def output(self) -> np.ndarray:
         return self.a[-1]
 
+    def z_of(self, l: int) -> np.ndarray:
+        """z^(l) of a layer l = 1..L (or -1 for the output layer); the input layer has none."""
+        z = self.z[l]
+        if z is None:
+            raise ValueError(f"layer {l} is the input layer: it has a, not z")
+        return z
+
 
 @dataclass
 class Gradients:
@@ -245,7 +252,7 @@ class Network:
         for start in range(0, len(X), batch):
             t = self.trace(X[start : start + batch])
             yb = y[start : start + batch]
-            total_cost += self.cost.fn(t.z[-1], t.output, yb) * len(yb)
+            total_cost += self.cost.fn(t.z_of(-1), t.output, yb) * len(yb)
             if y.ndim == 1:
                 correct += int((np.argmax(t.output, axis=1) == yb).sum())
         return total_cost / len(X), correct / len(X) if y.ndim == 1 else float("nan")
@@ -275,14 +282,14 @@ class Network:
         L = self.n_layers
         dW: list[np.ndarray] = [np.empty(0)] * L
         db: list[np.ndarray] = [np.empty(0)] * L
-        delta = self.cost.delta(trace.z[L], trace.a[L], y)  # (1)
+        delta = self.cost.delta(trace.z_of(L), trace.a[L], y)  # (1)
         if weights is not None:
             delta = delta * weights[:, None]
         for l in range(L, 0, -1):
             db[l - 1] = delta.sum(axis=0)  # (3)
             dW[l - 1] = delta.T @ trace.a[l - 1]  # (4)
             if l > 1:
-                z = trace.z[l - 1]
+                z = trace.z_of(l - 1)
                 delta = (delta @ self.W[l - 1]) * self.sigma.prime(z)  # (2)
                 if trace.masks[l - 1] is not None:
                     delta = delta * trace.masks[l - 1]

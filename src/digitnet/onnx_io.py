@@ -521,7 +521,7 @@ def _constants(model: Any) -> dict[str, np.ndarray]:
     return values
 
 
-_ELEM_DTYPES = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
+_ELEM_DTYPES: dict[int, np.dtype] = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
 
 
 def _split_binary(layer: _Layer, dtype: np.dtype) -> None:
@@ -722,7 +722,7 @@ class _Reader:
         self.features = (size,)
 
     def cast(self, node: Any) -> None:
-        to = _ELEM_DTYPES.get(_attrs(node).get("to"))
+        to = _ELEM_DTYPES.get(_attrs(node).get("to", 0))
         if to is None:
             raise self.fail(node, "casts to a type other than float or double")
         if self.layers and to != self.dtype:
@@ -736,7 +736,7 @@ class _Reader:
         if not self.layers:
             return True
         if node.op_type == "Cast":
-            return _ELEM_DTYPES.get(_attrs(node).get("to")) == self.dtype
+            return _ELEM_DTYPES.get(_attrs(node).get("to", 0)) == self.dtype
         if node.op_type == "Reshape":
             return False
         return True
@@ -850,15 +850,19 @@ def read_onnx(path: str | os.PathLike, cost: str | None = None) -> tuple[Network
             offenders.append(node)
     if offenders or not reader.layers:
         plumbing = _SHAPE_OPS | {"ConstantOfShape", "Transpose"}
-        named = [n for n in offenders if n.op_type not in plumbing] or offenders
-        what = f"{_describe(named[0])} is not supported" if named else "has no Gemm or MatMul"
+        unsupported = [n for n in offenders if n.op_type not in plumbing] or offenders
+        what = (
+            f"{_describe(unsupported[0])} is not supported"
+            if unsupported
+            else "has no Gemm or MatMul"
+        )
         raise DigitnetError(f"{path}: {what}; digitnet imports MLPs of {_SUPPORTED}")
     net, read_as = _network(path, reader, model, cost)
     if cur not in {o.name for o in graph.output}:
         elem = 1 if reader.dtype == np.float32 else 11
         graph.output.append(onnx.helper.make_tensor_value_info(cur, elem, None))
     _compare(path, onnxruntime, model, source.name, batch, features, dtype, cur, net, read_as)
-    origin = {
+    origin: dict[str, Any] = {
         "format": "onnx",
         "producer": " ".join(p for p in (model.producer_name, model.producer_version) if p) or None,
         "opset": opset,

@@ -232,13 +232,19 @@ def _grey_of_image(
             ) from None
 
 
+def _spread(band: Image.Image) -> float:
+    """Largest minus smallest value of a one-band image."""
+    lo, hi = band.getextrema()
+    if not isinstance(lo, int | float) or not isinstance(hi, int | float):
+        raise ValueError(f"expected a one-band image, got mode {band.mode!r}")
+    return hi - lo
+
+
 def _composite(rgba: Image.Image) -> Image.Image:
     """RGBA over white paper; over black if that leaves nothing to see (light ink on a transparent
     background) while the transparency itself draws something."""
     over_white = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    lo, hi = over_white.convert("L").getextrema()
-    a_lo, a_hi = rgba.getchannel("A").getextrema()
-    if hi - lo < MIN_CONTRAST * 255 <= a_hi - a_lo:
+    if _spread(over_white.convert("L")) < MIN_CONTRAST * 255 <= _spread(rgba.getchannel("A")):
         return Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)
     return over_white
 

@@ -162,7 +162,7 @@ def _resolve(est: Any, n_train: int, mean_weight: float) -> _Settings:
         weight_decay = est.weight_decay
     else:
         alpha = 1e-4 if est.alpha is None else est.alpha
-        if not isinstance(alpha, Real) or not alpha >= 0:
+        if not isinstance(alpha, Real) or not float(alpha) >= 0:
             raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
         weight_decay = alpha / (min(int(batch), n_train) * mean_weight)
     patience = est.patience
@@ -211,7 +211,9 @@ class _EpochWatch(Callback):
             cost = record.train_cost
         else:
             t = network.trace(self.X)
-            cost = float(np.average(network.cost.each(t.z[-1], t.output, self.Y), weights=self.w))
+            cost = float(
+                np.average(network.cost.each(t.z_of(-1), t.output, self.Y), weights=self.w)
+            )
         lam = self.settings.weight_decay
         if lam:
             cost += 0.5 * lam * sum(float(np.einsum("ij,ij->", W, W)) for W in network.W)
@@ -253,6 +255,8 @@ class _DigitnetEstimator(BaseEstimator):
     Subclasses say how targets become what :func:`digitnet.train` takes (``_targets``), how
     many output neurons that needs and how a network is scored (``_score_network``).
     """
+
+    _train_seed: int  # the seed of the last fresh fit, which partial_fit goes on with
 
     def __init__(
         self,
@@ -354,14 +358,16 @@ class _DigitnetEstimator(BaseEstimator):
 
     # -- checks --------------------------------------------------------------------------
     def _hidden_sizes(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        given = self.hidden_layer_sizes
+        sizes: list[object] = [given] if isinstance(given, int | Integral) else list(given)
+        if not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and int(s) >= 1 for s in sizes
+        ):
             raise ValueError(
                 "hidden_layer_sizes must be positive whole numbers, "
                 f"got {self.hidden_layer_sizes!r}"
             )
-        return [int(s) for s in sizes]
+        return [int(s) for s in sizes if isinstance(s, Integral)]
 
     def _check_parameters(self) -> None:
         """Raise a ValueError naming the first parameter digitnet's own checks do not cover."""

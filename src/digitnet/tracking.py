@@ -169,7 +169,7 @@ class Callbacks(Callback):
         self.callbacks = list(callbacks)
         self.batch_report_every = math.gcd(*(c.batch_report_every for c in callbacks)) or 1
 
-    @property  # type: ignore[override]
+    @property
     def stop_requested(self) -> bool:
         return any(c.stop_requested for c in self.callbacks)
 
@@ -334,8 +334,8 @@ class RunLogger(Callback):
             json_rows = [_json_row(r) for r in done]
         else:
             csv_rows = [r for r in _read_csv(csv_path) if _epoch(r.get("epoch")) < first_epoch]
-            json_rows = [line for line in _read_jsonl(jsonl_path) if _epoch(line[1]) < first_epoch]
-            json_rows = [text for text, _ in json_rows]
+            lines = [line for line in _read_jsonl(jsonl_path) if _epoch(line[1]) < first_epoch]
+            json_rows = [text for text, _ in lines]
         with atomic_write(csv_path, "w") as f:
             writer = csv.DictWriter(f, COLUMNS, lineterminator="\n")
             writer.writeheader()

@@ -151,11 +151,11 @@ class TrainingRun:
         )
         history.compile_seconds = getattr(self._step, "compile_seconds", 0.0)
         resuming = state is not None and state.started
-        if resuming:
+        if state is not None and resuming:
             state.restore(self.rng, self._step, config, net)
         self.average = None
         if config.average:
-            resumed = state.average if resuming else None
+            resumed = state.average if state is not None and resuming else None
             self.average = WeightAverage(net.parameters(), config.average, resumed)
         if state is not None and not resuming:
             state.capture(self.rng, self._step, None, self.average)

@@ -50,6 +50,11 @@ class EpochRecord:
     eval_seconds: float
 
 
+def _nulls_as_nan(record: dict[str, Any]) -> dict[str, Any]:
+    """An epoch record from JSON with each null measurement as NaN."""
+    return {k: math.nan if v is None else v for k, v in record.items()}
+
+
 @dataclass
 class History:
     epochs: list[EpochRecord] = field(default_factory=list)
@@ -78,10 +83,7 @@ class History:
         if not isinstance(d, dict) or not isinstance(d.get("epochs", []), list):
             raise DigitnetError("history in the model file is malformed: not a dict of epochs")
         try:
-            epochs = [
-                EpochRecord(**{k: math.nan if v is None else v for k, v in r.items()})
-                for r in d.get("epochs", [])
-            ]
+            epochs = [EpochRecord(**_nulls_as_nan(r)) for r in d.get("epochs", [])]
         except (TypeError, AttributeError) as err:
             raise DigitnetError(f"history in the model file is malformed: {err}") from None
         compiled = d.get("compile_seconds") or 0.0
@@ -128,7 +130,7 @@ class TrainingState:
     ) -> None:
         """Write the run's state as it is now into this state (``step`` is the run's
         :func:`~digitnet.train.make_step`, ``best`` early stopping's best parameters)."""
-        self.rng = rng.bit_generator.state
+        self.rng = dict(rng.bit_generator.state)
         self.optimizer = step.optimizer.state()
         self.optimizer_name = step.optimizer.name
         self.best = None if best is None else np.concatenate([p.ravel() for p in best])
@@ -145,6 +147,8 @@ class TrainingState:
             raise DigitnetError(
                 f"the saved state is of optimizer {self.optimizer_name!r}, not {config.optimizer!r}"
             )
+        if self.rng is None:
+            raise DigitnetError("the saved state has no random generator state")
         try:
             rng.bit_generator.state = self.rng
         except (TypeError, ValueError, KeyError) as err:
@@ -315,7 +319,7 @@ class DivergenceGuard:
                 f"(lr={lr}) is probably too high; kept the weights "
                 + (f"of epoch {epoch - 1}" if epoch > 1 else "it started with")
                 + (f"; try --lr {better_lr:g}" if better_lr is not None else ""),
-                history,  # type: ignore[arg-type]
+                history,
             )
         self.good = self.net.copy_parameters()
 

@@ -69,7 +69,7 @@ def scores(net: Network, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict[s
     fits = len(y) == 0 or int(y.max()) < n_out
     return {
         "accuracy": float(np.mean(predicted == y)),
-        "cost": float(net.cost.fn(trace.z[-1], trace.output, y)) if fits else None,
+        "cost": float(net.cost.fn(trace.z_of(-1), trace.output, y)) if fits else None,
         "precision": [None if np.isnan(p) else float(p) for p in precision],
         "recall": [None if np.isnan(r) else float(r) for r in recall],
         "confusion": counts.tolist(),
@@ -132,7 +132,7 @@ def run_predict(args: argparse.Namespace) -> int:
     X = np.stack([to_mnist(path) for path in args.images])
     digits = net.predict(X)
     P = net.predict_proba(X)
-    results = []
+    results: list[dict[str, Any]] = []  # one JSON-ready record per image
     for path, digit, p in zip(args.images, digits, P, strict=True):
         results.append({
             "file": str(path),

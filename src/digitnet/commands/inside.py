@@ -255,7 +255,8 @@ def run_plot(args: argparse.Namespace) -> int:
     from digitnet.atomic_files import atomic_write
 
     if out.suffix.lower() == ".png":
-        check_picture(*fig.get_size_inches(), args.dpi)
+        width, height = fig.get_size_inches()
+        check_picture(float(width), float(height), args.dpi)
     with atomic_write(out) as f:
         fig.savefig(f, format=out.suffix.lower()[1:], dpi=args.dpi)
     print(f"wrote {out}")
@@ -275,13 +276,14 @@ def make_view(args: argparse.Namespace, net: Network, header: dict[str, Any]) ->
         return views.noise(net, seed=args.seed)
     data = _dataset(args, header)
     command = f"plot {view}"
-    names = list(data.class_names)
+    names: list[str] | None = list(data.class_names)
     if view == "network":
         check_fits(args.model, net, data, command, outputs=False)
-        x, y = _test_image(data, args.image)
-        if len(names) != net.sizes[-1]:  # output neurons by number; the truth only if it is one
-            names, y = None, (y if y < net.sizes[-1] else None)
-        return views.network_diagram(net, x, y, class_names=names)
+        x, label = _test_image(data, args.image)
+        truth: int | None = label
+        if len(data.class_names) != net.sizes[-1]:  # output neurons by number; the truth if one
+            names, truth = None, (label if label < net.sizes[-1] else None)
+        return views.network_diagram(net, x, truth, class_names=names)
     check_fits(args.model, net, data, command)
     if view in ("confusion", "mistakes"):
         n = args.examples or len(data.y_test)
@@ -295,10 +297,12 @@ def make_view(args: argparse.Namespace, net: Network, header: dict[str, Any]) ->
             raise DigitnetError(
                 f"--batch-size must be from 1 to {MAX_NUDGES_BATCH:,} for nudges, got {batch_size}"
             )
-        x, y = _test_image(data, args.image)
+        x, label = _test_image(data, args.image)
         rng = np.random.default_rng(args.seed)
         batch = rng.choice(len(data.y_train), size=min(batch_size, len(data.y_train)))
-        return views.nudges(net, x, y, data.X_train[batch], data.y_train[batch], class_names=names)
+        return views.nudges(
+            net, x, label, data.X_train[batch], data.y_train[batch], class_names=names
+        )
     if view == "neuron":
         x, _ = _test_image(data, args.image)
         return views.neuron(

@@ -44,7 +44,7 @@ from digitnet.train import Callback, EpochRecord, History, TrainConfig, Training
 # Small networks keep their parameters after every epoch, for the cost landscape's training path.
 TRAJECTORY_MAX_PARAMS = 50_000
 # Signals that stop a run as Ctrl-C does, with the exit code a shell expects (128 + number).
-STOP_SIGNALS = {
+STOP_SIGNALS: dict[int, tuple[str, int]] = {
     signal.SIGINT: ("interrupted", 130),
     signal.SIGTERM: ("terminated", 128 + signal.SIGTERM),
     **({signal.SIGHUP: ("hung up", 128 + signal.SIGHUP)} if hasattr(signal, "SIGHUP") else {}),

@@ -67,7 +67,8 @@ def train_default(runs: Path, data_dir: Path | None) -> Path:
     from digitnet.commands import recipe as options
     from digitnet.commands.run import checkpoint_path, run_training
 
-    names = ("preset", "layers", "augment", "dataset", "activation", "output", "cost", "init")
+    names: tuple[str, ...] = ("preset", "layers", "augment", "dataset", "activation", "output")
+    names += ("cost", "init")
     names += ("dtype", *options.TRAINING_OPTIONS)
     recipe = options.recipe_from_args(argparse.Namespace(**dict.fromkeys(names)))
     out = runs / "model.npz"
@@ -88,7 +89,7 @@ def host_names(host: str) -> list[str]:
         name = socket.gethostname()
         names += [name, socket.getfqdn()]
         try:
-            names += [info[4][0] for info in socket.getaddrinfo(name, None)]
+            names += [str(info[4][0]) for info in socket.getaddrinfo(name, None)]
         except OSError:
             pass
     return list(dict.fromkeys(n for n in names if n))

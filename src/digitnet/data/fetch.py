@@ -163,7 +163,7 @@ def _fetch_file(
     timeout: float,
     progress: bool | None,
 ) -> FileRecord:
-    failures = []
+    failures: list[str] = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + f"/{file_spec.name}.gz"
         fd, tmp_name = tempfile.mkstemp(prefix=f".{file_spec.name}.", suffix=".part", dir=folder)

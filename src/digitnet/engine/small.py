@@ -58,7 +58,10 @@ class SmallStep:
 
     def __init__(self, net: Network, config: TrainConfig) -> None:
         self.net = net
-        self.flat = flat_parameters(net)
+        flat = flat_parameters(net)
+        if flat is None:
+            raise ValueError("the compiled step needs parameters that are one vector")
+        self.flat = flat
         self.optimizer = make_optimizer(config.optimizer, [self.flat], config.momentum)
         momentum = config.optimizer == "momentum"
         # momentum's velocity (plain SGD reads none: a stand-in of the same layout)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from digitnet.costs import Quadratic
 from digitnet.engine.blas import axpy, batch_sum, gemm
 from digitnet.engine.dropout import draw_mask, kept_fraction
 from digitnet.engine.step_rules_in_place import make_optimizer
@@ -76,11 +77,11 @@ def evaluate(
 def output_error(net: Network, t: Trace, y: np.ndarray, ws: Workspace) -> np.ndarray:
     """delta^(L) into the workspace (for the quadratic cost, sigma'(z^(L)) too)."""
     L, cost = net.n_layers, net.cost
-    if cost.name == "quadratic" and net.output_sigma.elementwise:
-        g = cost.grad_a(t.a[L], y, out=ws.delta[L])  # type: ignore[attr-defined]
-        g *= net.output_sigma.prime(t.z[L], t.a[L], out=ws.prime[L])
+    if isinstance(cost, Quadratic) and net.output_sigma.elementwise:
+        g = cost.grad_a(t.a[L], y, out=ws.delta[L])
+        g *= net.output_sigma.prime(t.z_of(L), t.a[L], out=ws.prime[L])
         return g
-    return cost.delta(t.z[L], t.a[L], y, out=ws.delta[L])
+    return cost.delta(t.z_of(L), t.a[L], y, out=ws.delta[L])
 
 
 def backprop(
@@ -110,7 +111,7 @@ def backprop(
             if t.masks[l - 1] is not None:
                 delta *= t.masks[l - 1]
             a = _before_dropout(net, t, l - 1, dropout)
-            delta *= net.sigma.prime(t.z[l - 1], a, out=ws.prime[l - 1])  # ... times sigma'(z)
+            delta *= net.sigma.prime(t.z_of(l - 1), a, out=ws.prime[l - 1])  # ... times sigma'(z)
     return into
 
 

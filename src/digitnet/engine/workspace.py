@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Literal
 
 import numpy as np
 
@@ -27,13 +28,20 @@ class Workspace:
     """
 
     _NAMES = ("z", "a", "prime", "delta", "mask", "keep")
+    # set by _set_rows, one list per name in _NAMES: layer l's (n, n_l) array at index l
+    z: list[np.ndarray]
+    a: list[np.ndarray]
+    prime: list[np.ndarray]
+    delta: list[np.ndarray]
+    mask: list[np.ndarray]
+    keep: list[np.ndarray]
 
     def __init__(self, net: Network, batch_size: int) -> None:
         n, dt = batch_size, net.dtype
         self.batch_size = n
         self.sizes = net.sizes
         threaded = any(n * W.size >= ONE_THREAD_WORK for W in net.W)  # m k n of a product
-        self.order = "F" if threaded else "C"
+        self.order: Literal["C", "F"] = "F" if threaded else "C"
         self._memory = {
             name: [np.empty(n * s, np.bool_ if name == "keep" else dt) for s in net.sizes]
             for name in self._NAMES

@@ -9,14 +9,22 @@ A run that diverges (a NaN or infinite cost) is recorded as such, with the epoch
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
 from digitnet.experiments.seeds import LESSONS
 
 NAME = "learning-rate"
-FULL = dict(etas=[0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 1.5, 3.0, 10.0, 30.0, 100.0], epochs=30)
-QUICK = dict(etas=[0.01, 0.1, 1.5, 100.0], epochs=3, images=3_000)
+
+
+class Size(TypedDict):
+    etas: list[float]
+    epochs: int
+    images: NotRequired[int]  # left out: the whole training set
+
+
+FULL = Size(etas=[0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 1.5, 3.0, 10.0, 30.0, 100.0], epochs=30)
+QUICK = Size(etas=[0.01, 0.1, 1.5, 100.0], epochs=3, images=3_000)
 
 
 def train_eta(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:

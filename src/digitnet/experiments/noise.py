@@ -10,7 +10,7 @@ grey, from white paper 0 to full ink 1) and the test digits inverted (1 - x).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -23,8 +23,17 @@ KINDS = {
     "blank": "#7f7f7f",
     "inverted digits": "#9467bd",
 }
-FULL = dict(presets=["lessons", "modern"], images=None, epochs=None, n=10_000)
-QUICK = dict(presets=["lessons", "modern"], images=3_000, epochs=2, n=1_000)
+
+
+class Size(TypedDict):
+    presets: list[str]
+    images: int | None  # None: the whole training set
+    epochs: int | None  # None: the preset's own
+    n: int
+
+
+FULL = Size(presets=["lessons", "modern"], images=None, epochs=None, n=10_000)
+QUICK = Size(presets=["lessons", "modern"], images=3_000, epochs=2, n=1_000)
 
 
 def inputs(kind: str, X_test: np.ndarray, n: int, seed: int) -> np.ndarray:

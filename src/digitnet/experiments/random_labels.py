@@ -10,7 +10,7 @@ the real test images with their true labels.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -22,8 +22,18 @@ VARIANTS = {
     "shuffled labels": "#d62728",
     "random pixels": "#2ca02c",
 }
-FULL = dict(images=10_000, sizes=[784, 512, 512, 10], epochs=40, batch_size=128, lr=1e-3)
-QUICK = dict(images=1_000, sizes=[784, 256, 10], epochs=40, batch_size=50, lr=2e-3)
+
+
+class Size(TypedDict):
+    images: int
+    sizes: list[int]
+    epochs: int
+    batch_size: int
+    lr: float
+
+
+FULL = Size(images=10_000, sizes=[784, 512, 512, 10], epochs=40, batch_size=128, lr=1e-3)
+QUICK = Size(images=1_000, sizes=[784, 256, 10], epochs=40, batch_size=50, lr=2e-3)
 THRESHOLDS = (0.5, 0.9, 0.95)
 
 

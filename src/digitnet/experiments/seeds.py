@@ -13,15 +13,26 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
 
 NAME = "seeds"
-FULL = dict(seeds=30, epochs=30, images=None, line_images=10_000, step=0.05, pairs=5)
-QUICK = dict(seeds=6, epochs=2, images=3_000, line_images=1_000, step=0.125, pairs=2)
+
+
+class Size(TypedDict):
+    seeds: int
+    epochs: int
+    images: int | None  # None: the whole training set
+    line_images: int
+    step: float
+    pairs: int
+
+
+FULL = Size(seeds=30, epochs=30, images=None, line_images=10_000, step=0.05, pairs=5)
+QUICK = Size(seeds=6, epochs=2, images=3_000, line_images=1_000, step=0.125, pairs=2)
 LESSONS = dict(
     sizes=[784, 16, 16, 10],
     activation="sigmoid",

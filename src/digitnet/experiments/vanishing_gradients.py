@@ -16,7 +16,7 @@ Nielsen's L2 step w <- (1 - eta lambda/n) w is digitnet's weight decay lambda/n.
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -25,8 +25,17 @@ from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
 NAME = "vanishing-gradients"
 #: Nielsen's speeds of learning at the start, hidden layer 1 first (chapter 5's text).
 NIELSEN = {2: [0.07, 0.31], 3: [0.012, 0.060, 0.283], 4: [0.003, 0.017, 0.070, 0.285]}
-FULL = dict(images=1_000, epochs=500, seeds=5, depths=[1, 2, 3, 4])
-QUICK = dict(images=500, epochs=20, seeds=1, depths=[1, 2, 3, 4])
+
+
+class Size(TypedDict):
+    images: int
+    epochs: int
+    seeds: int
+    depths: list[int]
+
+
+FULL = Size(images=1_000, epochs=500, seeds=5, depths=[1, 2, 3, 4])
+QUICK = Size(images=500, epochs=20, seeds=1, depths=[1, 2, 3, 4])
 ACTIVATIONS = {"sigmoid": "lecun", "relu": "he"}
 ETA, LAMBDA = 0.1, 5.0
 

@@ -222,8 +222,9 @@ def descent(
     ax, ax_cost = fig.subplots(1, 2, width_ratios=[1.15, 1])
     A, B = np.meshgrid(alphas, betas)
     low = float(np.min(C[C > 0])) if np.any(C > 0) else 1e-3
-    norm = LogNorm(low, max(float(C.max()), low * 1.01))
-    levels = np.geomspace(norm.vmin, norm.vmax, 25)
+    high = max(float(C.max()), low * 1.01)
+    norm = LogNorm(low, high)
+    levels = np.geomspace(low, high, 25)
     filled = ax.contourf(A, B, np.maximum(C, low), levels=levels, norm=norm, cmap="viridis")
     ax.contour(A, B, np.maximum(C, low), levels=levels[::3], colors="white", linewidths=0.4)
     fig.colorbar(filled, ax=ax, label="cost C on the plane", format="%.3g")

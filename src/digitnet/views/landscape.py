@@ -62,9 +62,14 @@ class TrajectoryRecorder(Callback):
         if inner is not None:
             self.batch_report_every = inner.batch_report_every
 
-    @property  # type: ignore[override]
+    @property
     def stop_requested(self) -> bool:
         return bool(self.inner is not None and self.inner.stop_requested)
+
+    @stop_requested.setter
+    def stop_requested(self, value: bool) -> None:
+        if self.inner is not None:
+            self.inner.stop_requested = value
 
     def on_epoch_start(self, epoch: int, n_batches: int) -> None:
         if self.inner is not None:
@@ -282,6 +287,7 @@ def landscape(
     extra = {name: _as_path(net, p) for name, p in (paths or {}).items()}
     if directions == "auto":
         directions = "pca" if path is not None and len(path) >= 3 else "random"
+    coords: np.ndarray | None  # the path in the plane's coordinates (None without a path)
     if directions == "pca":
         if path is None or len(path) < 3:
             raise DigitnetError("PCA directions need a trajectory of at least 3 snapshots")
@@ -312,7 +318,8 @@ def landscape(
     A, B = np.meshgrid(alphas, betas)
     positive = np.where(C > 0, C, np.nan)
     low = float(np.nanmin(positive)) if np.any(C > 0) else 1e-3
-    norm = LogNorm(low, max(float(np.nanmax(C)), low * 1.01))
+    high = max(float(np.nanmax(C)), low * 1.01)
+    norm = LogNorm(low, high)
     ax3d.plot_surface(
         A, B, np.log10(np.maximum(C, low)), cmap="viridis", linewidth=0, antialiased=True, alpha=0.9
     )
@@ -321,12 +328,12 @@ def landscape(
     ax3d.set_zlabel(r"$\log_{10} C$", fontsize=8)
     ax3d.tick_params(labelsize=7)
     ax3d.set_title("cost surface", fontsize=10)
-    levels = np.geomspace(norm.vmin, norm.vmax, 25)
+    levels = np.geomspace(low, high, 25)
     filled = ax.contourf(A, B, np.maximum(C, low), levels=levels, norm=norm, cmap="viridis")
     ax.contour(A, B, np.maximum(C, low), levels=levels[::3], colors="white", linewidths=0.5)
     fig.colorbar(filled, ax=ax, label="cost C", format="%.3g")
     ax.plot(0, 0, marker="*", markersize=14, color="#d62728", label="trained weights")
-    if coords is not None:
+    if path is not None and coords is not None:
         ax.plot(
             coords[:, 0],
             coords[:, 1],

@@ -109,7 +109,7 @@ def backprop_nudges(net: Network, trace: Trace, y: np.ndarray) -> Nudges:
     y = np.asarray(y)
     L = net.n_layers
     grads = net.backprop(trace, y)  # dC/dW, dC/db for every layer
-    z_L, a_L = trace.z[L], trace.a[L]
+    z_L, a_L = trace.z_of(L), trace.a[L]
     delta = np.asarray(net.cost.delta(z_L, a_L, y), dtype=np.float64).sum(axis=0)  # (n_L,)
     W_L = np.asarray(net.W[L - 1], dtype=np.float64)  # (n_L, n_{L-1})
     via_activations = -delta[:, None] * W_L

@@ -48,7 +48,8 @@ def weights(net: Network, layer: int = 1, max_neurons: int = 100) -> Figure:
                 continue
             image = ax.imshow(W[j].reshape(shape), cmap=DIVERGING, norm=norm)
             ax.set_title(f"neuron {j}", fontsize=8)
-        fig.colorbar(image, ax=axes, shrink=0.6, label=r"weight $w_{jk}^{(1)}$")
+        if image is not None:
+            fig.colorbar(image, ax=axes, shrink=0.6, label=r"weight $w_{jk}^{(1)}$")
         more = f" (first {shown} of {n_out})" if shown < n_out else ""
         fig.suptitle(
             f"Layer 1: each neuron's {n_in} incoming weights as a {shape[0]}x{shape[1]} image"

@@ -7,10 +7,7 @@ prints that line and exits non-zero; it never shows a traceback for these.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from digitnet.training_parts import History
+from typing import Any
 
 
 class DigitnetError(Exception):
@@ -18,10 +15,10 @@ class DigitnetError(Exception):
 
 
 class TrainingDiverged(DigitnetError):
-    """The cost became NaN or infinite; the network holds the last good weights."""
+    """The cost became NaN or infinite; the network holds the last good weights. ``history`` is
+    the run's :class:`~digitnet.training_parts.History` up to then (typed ``Any`` here: this
+    module sits under everything and imports nothing of digitnet)."""
 
-    def __init__(self, message: str, history: History | None = None) -> None:
-        from digitnet.training_parts import History  # training_parts imports this module
-
+    def __init__(self, message: str, history: Any = None) -> None:
         super().__init__(message)
-        self.history = history if history is not None else History()
+        self.history: Any = history

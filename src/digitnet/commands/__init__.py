@@ -66,15 +66,15 @@ def finite_float(text: str) -> float:
     return value
 
 
-MAX_SECONDS = 7 * 24 * 3600.0  # a week: the longest wait an option may ask for
+MAX_WAIT = 3600.0  # seconds a --timeout may wait for a Dask scheduler and its first worker
 
 
-def seconds(text: str) -> float:
-    """An option type: a positive, finite number of seconds, at most MAX_SECONDS."""
+def wait_seconds(text: str) -> float:
+    """``--timeout``: a finite number of seconds above 0 and at most MAX_WAIT."""
     value = finite_float(text)
-    if not 0 < value <= MAX_SECONDS:
+    if not 0 < value <= MAX_WAIT:
         raise argparse.ArgumentTypeError(
-            f"must be more than 0 and at most {MAX_SECONDS:g}, got {text}"
+            f"must be a number of seconds above 0 and at most {MAX_WAIT:g}, got {text}"
         )
     return value
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from digitnet.commands import positive_int, seconds
+from digitnet.commands import positive_int, wait_seconds
 from digitnet.errors import DigitnetError
 from digitnet.experiments import EXPERIMENTS
 
@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler instead")
     p.add_argument(
         "--timeout",
-        type=seconds,
+        type=wait_seconds,
         default=10.0,
         help="seconds to wait for the scheduler and its first worker (default 10)",
     )

@@ -8,7 +8,8 @@ proposes the runs instead (:mod:`digitnet.sweep.search`), and ``--prune median``
 below the median after an epoch. Rerunning the same command skips the runs already
 there; the first Ctrl-C (or SIGTERM) hands out no more runs, waits for those in flight and says
 how to continue, a second one cancels them on the workers. Everything is checked before any run
-starts, each number against its limit (:data:`MAX_TIMEOUT`, :data:`digitnet.sweep.plan.MAX_RUNS`,
+starts, each number against its limit (:data:`digitnet.commands.MAX_WAIT`,
+:data:`digitnet.sweep.plan.MAX_RUNS`,
 :data:`digitnet.sweep.plan.MAX_SEED`, :data:`WORKERS_PER_CORE`).
 
 One driver writes a database at a time: it records its pid and host there, renews a heartbeat
@@ -33,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from digitnet.commands import positive_int
+from digitnet.commands import MAX_WAIT, positive_int, wait_seconds
 from digitnet.commands.train import (
     TRAINING_OPTIONS,
     add_training_options,
@@ -47,21 +48,7 @@ from digitnet.sweep import plan, search, store
 from digitnet.sweep.plan import RunSpec, describe
 
 DEFAULT_DB = Path("runs/sweep.db")
-MAX_TIMEOUT = 3600.0  # seconds --timeout may wait for the scheduler and its first worker
 WORKERS_PER_CORE = 4  # --workers at most this many LocalCluster processes per core
-
-
-def timeout_seconds(text: str) -> float:
-    """``--timeout``: a number of seconds in (0, :data:`MAX_TIMEOUT`]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
-        raise argparse.ArgumentTypeError(
-            f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {text!r}"
-        )
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -145,10 +132,10 @@ def register(subparsers: Any) -> None:
     c.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler instead")
     c.add_argument(
         "--timeout",
-        type=timeout_seconds,
+        type=wait_seconds,
         default=10.0,
         help="seconds to wait for the scheduler and its first worker (default 10, at most "
-        f"{MAX_TIMEOUT:g})",
+        f"{MAX_WAIT:g})",
     )
     run.set_defaults(func=run_sweep)
 

@@ -165,6 +165,19 @@ def neuron_at(
     return x, y
 
 
+def served(page: Page) -> dict:
+    """The served network's version and its answer for the image on show, from the API."""
+    return page.evaluate(
+        """async () => {
+            const m = await (await fetch('/api/model')).json();
+            const t = await (await fetch('/api/predict', {method: 'POST',
+                headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({pixels: digitnet.state.input})})).json();
+            return {version: m.version, probabilities: t.probabilities};
+        }"""
+    )
+
+
 def save_png(png: bytes, path: Path, colours: int = 256) -> None:
     """A screenshot as a small PNG (256 colours keep the README's pictures small)."""
     path.parent.mkdir(parents=True, exist_ok=True)

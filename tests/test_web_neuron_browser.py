@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_helpers import DOCS, browser, neuron_at, open_page, save_png, serving
+from browser_helpers import DOCS, browser, neuron_at, open_page, save_png, served, serving
 from playwright.sync_api import Page
 from web_helpers import trained_network
 
@@ -37,19 +37,6 @@ def page(net: Network, mnist, tmp_path_factory: pytest.TempPathFactory) -> Itera
         open_page(b, url) as page,
     ):
         yield page
-
-
-def served(page: Page) -> dict:
-    """The served network's version and its answer for the image on show, from the API."""
-    return page.evaluate(
-        """async () => {
-            const m = await (await fetch('/api/model')).json();
-            const t = await (await fetch('/api/predict', {method: 'POST',
-                headers: {'Content-Type': 'application/json'},
-                body: JSON.stringify({pixels: digitnet.state.input})})).json();
-            return {version: m.version, probabilities: t.probabilities};
-        }"""
-    )
 
 
 def api_for_sliders(page: Page) -> dict:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import DIGITS, DOCS, browser, draw, open_page, save_png, serving
+from browser_helpers import DIGITS, DOCS, browser, draw, open_page, save_png, served, serving
 from PIL import Image
 from playwright.sync_api import Page
 from web_helpers import trained_network
@@ -30,19 +30,6 @@ def base_url(mnist, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def page(base_url: str) -> Iterator[Page]:
     with browser() as b, open_page(b, base_url) as page:
         yield page
-
-
-def served(page: Page) -> dict:
-    """The served network's version and its answer for the image on show, from the API."""
-    return page.evaluate(
-        """async () => {
-            const m = await (await fetch('/api/model')).json();
-            const t = await (await fetch('/api/predict', {method: 'POST',
-                headers: {'Content-Type': 'application/json'},
-                body: JSON.stringify({pixels: digitnet.state.input})})).json();
-            return {version: m.version, probabilities: t.probabilities};
-        }"""
-    )
 
 
 def test_teach_a_drawing_a_label_and_step(page: Page) -> None:

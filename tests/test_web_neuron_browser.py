@@ -60,8 +60,9 @@ def settled(page: Page) -> None:
     their values a moment after the last move)."""
     page.wait_for_function(
         """() => {
-            const n = document.getElementById('fn-numbers').dataset;
-            const v = (id) => Number(document.getElementById(id).dataset.value);
+            const n = document.getElementById('fn-numbers')?.dataset;
+            const v = (id) => Number(document.getElementById(id)?.dataset.value);
+            if (n === undefined) return false;
             return Number(n.b) === v('fn-bias') && Number(n.w) === v('fn-weight');
         }"""
     )
@@ -202,7 +203,7 @@ def test_an_output_neuron_s_bias_changes_the_answer_on_the_bars(page: Page, net:
     assert np.log(p[answer] / p[j]) < 9, "the least sure mistake is sure: choose another image"
     with page.expect_response("**/api/neuron/function") as opened:
         page.evaluate(f"digitnet.select(2, {j})")
-    page.wait_for_function(f"document.querySelector('.neuron-fn h3').innerText.includes('_{j}')")
+    page.wait_for_function(f"document.querySelector('.neuron-fn h3')?.innerText.includes('_{j}')")
     f = opened.value.json()
     assert "softmax" in page.inner_text(".neuron-fn h3")
     assert shown(page)["best"] == str(answer)
@@ -219,7 +220,7 @@ def test_an_output_neuron_s_bias_changes_the_answer_on_the_bars(page: Page, net:
     page.fill("#fn-k", "5")
     page.keyboard.press("Tab")
     page.wait_for_function(
-        f"document.querySelector('.fn-slider:last-of-type span').textContent === 'weight w_{j},5'"
+        f"document.querySelector('.fn-slider:last-of-type span')?.textContent === 'weight w_{j},5'"
     )
     settled(page)
     api = api_for_sliders(page)
@@ -227,7 +228,7 @@ def test_an_output_neuron_s_bias_changes_the_answer_on_the_bars(page: Page, net:
     assert float(page.get_attribute("#fn-weight", "data-value")) == f["w"][5]
     page.fill("#fn-k", "999")
     page.keyboard.press("Tab")
-    page.wait_for_function("document.getElementById('fn-k-note').textContent.includes('0 to 63')")
+    page.wait_for_function("document.getElementById('fn-k-note')?.textContent.includes('0 to 63')")
     assert page.input_value("#fn-k") == str(f["strongest_k"])
     settled(page)
     # the big answer and /api/predict stay the served network's

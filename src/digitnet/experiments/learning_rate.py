@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, NotRequired, TypedDict
 
-from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
+from digitnet.experiments.report import Context, Report, dataset_of, run_tasks, train_task
 from digitnet.experiments.seeds import LESSONS
 
 NAME = "learning-rate"
@@ -32,7 +32,7 @@ def train_eta(recipe: dict[str, Any], data: Any, want_parameters: bool = False) 
     epoch, the accuracies, and whether it diverged."""
     from digitnet.errors import TrainingDiverged
     from digitnet.network import Network
-    from digitnet.train import TrainConfig, train
+    from digitnet.train import TrainConfig
 
     data = dataset_of(data)
     n = recipe.get("images") or len(data.y_train)
@@ -44,7 +44,7 @@ def train_eta(recipe: dict[str, Any], data: Any, want_parameters: bool = False) 
     )
     message = None
     try:
-        history = train(net, X, y, config, X_test=data.X_test, y_test=data.y_test)
+        history = train_task(net, X, y, config, X_test=data.X_test, y_test=data.y_test)
     except TrainingDiverged as err:
         history, message = err.history, str(err)
     test_cost, test_accuracy = net.evaluate(data.X_test, data.y_test)

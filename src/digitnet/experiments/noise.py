@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
+from digitnet.experiments.report import Context, Report, dataset_of, run_tasks, train_task
 
 NAME = "noise"
 KINDS = {
@@ -55,7 +55,6 @@ def train_and_ask(
     from digitnet.network import Network
     from digitnet.presets import get_preset
     from digitnet.settings import make_config
-    from digitnet.train import train
 
     data = dataset_of(data)
     preset = get_preset(recipe["preset"])
@@ -64,7 +63,7 @@ def train_and_ask(
         training["epochs"] = recipe["epochs"]
     n = recipe["images"] or len(data.y_train)
     net = Network.from_config(dict(preset.network), seed=recipe["seed"])
-    train(net, data.X_train[:n], data.y_train[:n], make_config(training, None))
+    train_task(net, data.X_train[:n], data.y_train[:n], make_config(training, None))
     answers = {}
     for kind in KINDS:
         X = inputs(kind, data.X_test, recipe["n"], recipe["seed"])

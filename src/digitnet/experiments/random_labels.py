@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
+from digitnet.experiments.report import Context, Report, dataset_of, run_tasks, train_task
 
 NAME = "random-labels"
 VARIANTS = {
@@ -58,7 +58,7 @@ def train_variant(
     and the final test accuracy on the real test images."""
     from digitnet.errors import TrainingDiverged
     from digitnet.network import Network
-    from digitnet.train import TrainConfig, train
+    from digitnet.train import TrainConfig
 
     data = dataset_of(data)
     n = recipe["images"]
@@ -81,7 +81,7 @@ def train_variant(
     )
     start_cost, start_accuracy = net.evaluate(X, y)
     try:
-        history = train(net, X, y, config, X_test=data.X_test, y_test=data.y_test)
+        history = train_task(net, X, y, config, X_test=data.X_test, y_test=data.y_test)
     except TrainingDiverged as err:
         history = err.history
     test_cost, test_accuracy = net.evaluate(data.X_test, data.y_test)

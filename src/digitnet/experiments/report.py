@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from distributed import Client
     from matplotlib.figure import Figure
 
+    from digitnet.network import Network
+    from digitnet.settings import TrainConfig
+    from digitnet.training_parts import Callback, History
+
 Task = Callable[[dict[str, Any], Any, bool], dict[str, Any]]
 
 
@@ -63,6 +67,41 @@ def dataset_of(data: Any) -> Dataset:
 
     pin_blas_threads()
     return data.dataset() if isinstance(data, Packed) else data
+
+
+def train_task(
+    net: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig,
+    callback: Callback | None = None,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+) -> History:
+    """:func:`digitnet.train.train` as an experiment's task runs it on a worker: it ends after
+    the current mini-batch once the cluster no longer wants the task (its experiment was stopped,
+    or its driver ended), and then raises :class:`digitnet.sweep.cluster.RunCancelled`, so no
+    half-trained result is ever returned. ``callback`` still hears every epoch."""
+    from digitnet.sweep.cluster import RunCancelled, StopWhenCancelled
+    from digitnet.train import train
+
+    class UntilCancelled(StopWhenCancelled):
+        def on_epoch_start(self, epoch: int, n_batches: int) -> None:
+            if callback is not None:
+                callback.on_epoch_start(epoch, n_batches)
+
+        def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
+            if callback is not None:
+                callback.on_batches(epoch, done, n_batches)
+
+        def on_epoch_end(self, record: Any, network: Any) -> None:
+            if callback is not None:
+                callback.on_epoch_end(record, network)
+
+    history = train(net, X, y, config, X_test=X_test, y_test=y_test, callback=UntilCancelled())
+    if history.stopped == "interrupted":
+        raise RunCancelled("the experiment's run was cancelled: nobody will read its result")
+    return history
 
 
 def run_tasks(context: Context, task: Task, recipes: list[dict[str, Any]]) -> list[dict[str, Any]]:

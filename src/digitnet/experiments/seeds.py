@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
+from digitnet.experiments.report import Context, Report, dataset_of, run_tasks, train_task
 
 NAME = "seeds"
 
@@ -47,7 +47,7 @@ def train_seed(recipe: dict[str, Any], data: Any, want_parameters: bool = False)
     """Train the lessons' network from seed ``recipe["seed"]``; its history, final costs and
     accuracies, and its parameter vector at the start and at the end."""
     from digitnet.network import Network
-    from digitnet.train import TrainConfig, train
+    from digitnet.train import TrainConfig
 
     data = dataset_of(data)
     n = recipe["images"] or len(data.y_train)
@@ -55,7 +55,7 @@ def train_seed(recipe: dict[str, Any], data: Any, want_parameters: bool = False)
     net = Network.from_config(LESSONS, seed=recipe["seed"])
     theta_start = net.parameter_vector()
     config = TrainConfig(epochs=recipe["epochs"], batch_size=10, lr=1.5, seed=recipe["seed"])
-    history = train(net, X, y, config, X_test=data.X_test, y_test=data.y_test)
+    history = train_task(net, X, y, config, X_test=data.X_test, y_test=data.y_test)
     train_cost, train_accuracy = net.evaluate(X, y)
     test_cost, test_accuracy = net.evaluate(data.X_test, data.y_test)
     return {

@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from digitnet.experiments.report import Context, Report, dataset_of, run_tasks
+from digitnet.experiments.report import Context, Report, dataset_of, run_tasks, train_task
 
 NAME = "vanishing-gradients"
 #: Nielsen's speeds of learning at the start, hidden layer 1 first (chapter 5's text).
@@ -72,7 +72,7 @@ def speeds(net: Any, X: np.ndarray, y: np.ndarray) -> list[float]:
 def measure(recipe: dict[str, Any], data: Any, want_parameters: bool = False) -> dict[str, Any]:
     """One network's speeds of learning at the start (cross-entropy and quadratic cost) and
     before every epoch of Nielsen's full-batch training."""
-    from digitnet.train import Callback, TrainConfig, train
+    from digitnet.train import Callback, TrainConfig
 
     data = dataset_of(data)
     n = recipe["images"]
@@ -94,7 +94,7 @@ def measure(recipe: dict[str, Any], data: Any, want_parameters: bool = False) ->
         seed=recipe["seed"],
         monitor=0,
     )
-    train(net, X, y, config, callback=Speeds())
+    train_task(net, X, y, config, callback=Speeds())
     return {
         **{k: recipe[k] for k in ("activation", "hidden", "seed")},
         "start": per_epoch[0],

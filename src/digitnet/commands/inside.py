@@ -239,6 +239,9 @@ def _class_of(model: Path, net: Network, data: Dataset, n: int) -> tuple[np.ndar
 
 # -- commands ------------------------------------------------------------------------------------
 def run_plot(args: argparse.Namespace) -> int:
+    from digitnet.extras import require
+
+    require("plots", "digitnet plot")
     out: Path = args.out
     if out.suffix.lower() not in FORMATS:
         raise DigitnetError(f"{out}: the picture must end in .png or .svg")

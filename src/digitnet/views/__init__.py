@@ -20,8 +20,14 @@ has a forward pass of its own.
 - :func:`noise` - random noise in, a confident answer out;
 - :func:`sweep` - many runs: accuracy against each swept parameter (``digitnet plot sweep DB``).
 
-Save one with ``fig.savefig("weights.png")``.
+Save one with ``fig.savefig("weights.png")``. matplotlib comes with the ``plots`` extra
+(``pip install 'digitnet[plots]'``); without it this package is one ImportError naming it.
 """
+
+from digitnet.extras import missing, require
+
+if missing("plots"):
+    require("plots", "digitnet.views")  # one line naming the extra, not matplotlib's error
 
 from digitnet.views.curves import curves
 from digitnet.views.descent import DescentPaths, descent, descent_paths

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,39 @@ def test_run_tracking_without_matplotlib_stops_before_training(tmp_path, shared_
         "pip install 'digitnet[tracking]'"
     ]
     assert not (tmp_path / "m.npz").exists()
+
+
+# -- the sweep extra: Dask's dashboard -----------------------------------------------------------
+def test_the_sweep_extras_local_cluster_serves_the_dashboard_it_names():
+    """bokeh (in the sweep extra) makes the LocalCluster's scheduler serve Dask's dashboard, on
+    the free port the sweep gives it; the line the sweep prints names that page, and it answers."""
+    from digitnet.sweep import cluster
+
+    with cluster.connect(None, 1, 30) as client:
+        link = cluster.dashboard_link(client)
+        assert link is not None and re.fullmatch(r"http://127\.0\.0\.1:\d+/status", link), link
+        assert cluster.describe_dashboard(client) == f"dashboard: {link}"
+        with urllib.request.urlopen(link, timeout=30) as response:
+            status, page = response.status, response.read().decode("utf-8", "replace")
+    assert status == 200 and "<html" in page.lower() and "dask" in page.lower()
+
+
+def test_a_scheduler_without_a_dashboard_says_so():
+    from digitnet.sweep import cluster
+
+    class NoDashboard:  # what a Client of a scheduler started with --no-dashboard reports
+        class scheduler:
+            address = "tcp://10.0.0.5:8786"
+
+        @staticmethod
+        def scheduler_info() -> dict:
+            return {"services": {}}
+
+    class Dashboard(NoDashboard):
+        @staticmethod
+        def scheduler_info() -> dict:
+            return {"services": {"dashboard": 8787}}
+
+    assert cluster.dashboard_link(NoDashboard()) is None
+    assert cluster.describe_dashboard(NoDashboard()).startswith("dashboard: none (")
+    assert cluster.dashboard_link(Dashboard()) == "http://10.0.0.5:8787/status"

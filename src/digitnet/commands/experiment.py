@@ -82,6 +82,7 @@ def run_experiment(args: argparse.Namespace) -> int:
         where = cluster.describe_cluster(client)
         print(f"data: {data.source}", flush=True)
         print(f"cluster: {where}", flush=True)
+        print(cluster.describe_dashboard(client), flush=True)
         run = {
             "quick": args.quick,
             "data": data.source,

@@ -1,8 +1,8 @@
 """The optional parts of digitnet, and the extra that installs each.
 
 ``pip install digitnet`` is the core: the network, training, the datasets, ``digitnet train``,
-``eval``, ``predict``, ``explain``, ``gradcheck``, ``export`` and ``import`` (NumPy, SciPy,
-Pillow, pydantic, tqdm). The pictures and the web app are extras:
+``init``, ``eval``, ``predict``, ``explain``, ``gradcheck`` and ``data`` (NumPy, SciPy, Pillow,
+pydantic, tqdm). The pictures and the web app are extras, as ONNX, Dask and the rest are:
 
 - ``plots`` (matplotlib): :mod:`digitnet.views`, ``digitnet plot``, ``demo`` and ``experiment``;
 - ``web`` (FastAPI, Uvicorn, python-multipart, and ``plots``: the page draws the views'

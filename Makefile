@@ -12,13 +12,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# what the README's next steps need: the compiled small step, the sweep engine the experiments
-# run on, and a Jupyter kernel for the lessons' notebooks
+# what the README's next steps need: the pictures and the web app (the plots and web extras), the
+# compiled small step, the sweep engine the experiments run on, and a Jupyter kernel for the
+# lessons' notebooks
 install: $(PY)
-	$(PY) -m pip install --quiet -e '.[fast,sweep,notebooks]'
+	$(PY) -m pip install --quiet -e '.[plots,web,fast,sweep,notebooks]'
 
 install-test: $(PY)
-	$(PY) -m pip install --quiet -e '.[test,sklearn,onnx,sweep,search,fast,tracking,notebooks,docs]'
+	$(PY) -m pip install --quiet -e '.[test,plots,web,sklearn,onnx,sweep,search,fast,tracking,notebooks,docs]'
 	# the browser test drives Debian's chromium (Playwright's own browser download cannot work here)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
@@ -38,7 +39,8 @@ bench: install-test
 	$(PY) benchmarks/run.py
 
 # The oldest and newest Pythons the package claims (pyenv's, where it has them): the core tests
-# (PyTorch's CPU wheel on this disk is for 3.11 only, so the PyTorch comparisons run in `make test`).
+# (PyTorch's CPU wheel on this disk is for 3.11 only, so the PyTorch comparisons run in `make test`);
+# they draw pictures and check serve's options, so the plots and web extras come too.
 PYTHONS ?= $(wildcard $(HOME)/.pyenv/versions/3.11.*/bin/python) $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.1[2-9].*/bin/python)))
 CORE_TESTS := tests/test_network.py tests/test_training.py tests/test_model_io.py tests/test_cli.py \
 	tests/test_preprocess.py tests/test_outputs.py tests/test_bad_input.py tests/test_advice.py
@@ -47,7 +49,7 @@ test-pythons:
 	@for py in $(PYTHONS); do \
 		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 		echo "== Python $$v ($$py)"; \
-		$$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e '.[fast,onnx]' pytest hypothesis httpx \
+		$$py -m venv .venv-$$v && .venv-$$v/bin/pip install --quiet -e '.[fast,onnx,plots,web]' pytest hypothesis httpx \
 		&& .venv-$$v/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) || exit 1; \
 	done
 

@@ -22,7 +22,13 @@ PACKAGE = SRC / "digitnet"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "foundation",
-        ("digitnet.errors", "digitnet.atomic_files", "digitnet.version", "digitnet.limits"),
+        (
+            "digitnet.errors",
+            "digitnet.atomic_files",
+            "digitnet.version",
+            "digitnet.limits",
+            "digitnet.extras",
+        ),
     ),
     # array kernels that import nothing of digitnet (compiled warps, BLAS products, dropout bits)
     ("kernels", ("digitnet.engine.blas", "digitnet.engine.augment", "digitnet.engine.dropout")),

@@ -40,6 +40,7 @@ import numpy as np
 
 from digitnet.atomic_files import atomic_write, exclusive_lock
 from digitnet.errors import DigitnetError
+from digitnet.extras import MissingExtra, missing
 from digitnet.network import Network
 from digitnet.train import Callback, EpochRecord, History
 
@@ -118,6 +119,8 @@ def summary_writer() -> Any:
             f"run tracking writes TensorBoard files with tensorboardX, which is not installed; "
             f"install it with: {EXTRA}"
         ) from None
+    if missing("plots"):  # the weights image takes the weights view's colours
+        raise MissingExtra(f"run tracking needs matplotlib (the plots extra); install: {EXTRA}")
     return SummaryWriter
 
 

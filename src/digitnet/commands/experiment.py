@@ -67,8 +67,10 @@ def check_writable(folder: Path) -> None:
 def run_experiment(args: argparse.Namespace) -> int:
     from digitnet import experiments
     from digitnet.experiments.report import Context, write_report
+    from digitnet.extras import require
 
     chosen = experiments.names(args.name)
+    require("plots", "digitnet experiment")  # each report has its figures
     if args.scheduler and args.workers:
         raise DigitnetError("--workers sizes a LocalCluster; with --scheduler, its workers run")
     out: Path = args.out
@@ -80,6 +82,7 @@ def run_experiment(args: argparse.Namespace) -> int:
         where = cluster.describe_cluster(client)
         print(f"data: {data.source}", flush=True)
         print(f"cluster: {where}", flush=True)
+        print(cluster.describe_dashboard(client), flush=True)
         run = {
             "quick": args.quick,
             "data": data.source,

@@ -51,6 +51,7 @@ VIEW_NAMES = (
     "noise",
 )
 DB_VIEWS = ("sweep",)  # views whose MODEL argument is a sweep database
+SWEEP_KINDS = ("panels", "parallel")  # plot sweep's pictures of one database
 FORMATS = (".png", ".svg")
 
 
@@ -131,6 +132,14 @@ def register(subparsers: Any) -> None:
         choices=("accuracy", "cost", "test", "test-cost"),
         default="accuracy",
         help="sweep: validation accuracy or cost, or test accuracy or cost (default accuracy)",
+    )
+    p.add_argument(
+        "--kind",
+        choices=SWEEP_KINDS,
+        default=None,
+        help="sweep: panels (the metric against each swept setting, a point per run; the "
+        "default) or parallel (a line per finished run across an axis per swept setting and "
+        "one for the metric, coloured by it)",
     )
     _data_options(p)
     p.set_defaults(func=run_plot)
@@ -239,16 +248,22 @@ def _class_of(model: Path, net: Network, data: Dataset, n: int) -> tuple[np.ndar
 
 # -- commands ------------------------------------------------------------------------------------
 def run_plot(args: argparse.Namespace) -> int:
+    from digitnet.extras import require
+
+    require("plots", "digitnet plot")
     out: Path = args.out
     if out.suffix.lower() not in FORMATS:
         raise DigitnetError(f"{out}: the picture must end in .png or .svg")
     check_output(out, "-o", "picture.png")
+    if args.kind is not None and args.view not in DB_VIEWS:
+        raise DigitnetError(f"--kind is for plot sweep (a sweep database), not plot {args.view}")
     if args.view in DB_VIEWS:
         from digitnet import views
         from digitnet.sweep import read
 
         sweep = read(args.model)
-        fig = views.sweep(sweep.runs, sweep.swept, metric=args.metric)
+        draw = views.sweep_parallel if args.kind == "parallel" else views.sweep
+        fig = draw(sweep.runs, sweep.swept, metric=args.metric)
     else:
         net, header = _load(args.model)
         fig = make_view(args, net, header)

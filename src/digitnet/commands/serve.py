@@ -96,8 +96,10 @@ def host_names(host: str) -> list[str]:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from digitnet.extras import require
     from digitnet.model_io import load_model
 
+    require("web", "digitnet serve")  # before the port is taken or a network trained
     if not args.host.strip():
         raise DigitnetError(
             '--host "" would listen on every network; name an address, such as 127.0.0.1'

@@ -334,6 +334,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     print(f"data: {data.source}", flush=True)
     with cluster.connect(args.scheduler, args.workers, args.timeout) as client:
         print(f"cluster: {cluster.describe_cluster(client)}", flush=True)
+        print(cluster.describe_dashboard(client), flush=True)
         conn = store.open_for_writing(db, identity, data_meta)
         me = store.Driver.me(uuid.uuid4().hex, client.scheduler.address)
         try:

@@ -106,6 +106,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Train the lessons' network, then write the model, curves and weight pictures."""
+    from digitnet.extras import require
+
+    require("plots", "digitnet demo")  # before the training, whose pictures it draws
     out_dir: Path = args.out_dir
     recipe = recipe_from_args(
         argparse.Namespace(

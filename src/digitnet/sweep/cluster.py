@@ -206,6 +206,31 @@ def describe_cluster(client: Client) -> str:
     )
 
 
+def dashboard_link(client: Client) -> str | None:
+    """The address of the scheduler's dashboard (Dask's live page of the workers, their tasks
+    and memory), or None when it serves none: bokeh, which the sweep extra installs, missing
+    where the scheduler runs, or a scheduler started with ``--no-dashboard``."""
+    from distributed.comm.addressing import get_address_host
+    from distributed.utils import format_dashboard_link
+
+    port = client.scheduler_info().get("services", {}).get("dashboard")
+    if not port:
+        return None
+    host = get_address_host(client.scheduler.address)
+    return format_dashboard_link(f"[{host}]" if ":" in host else host, port)
+
+
+def describe_dashboard(client: Client) -> str:
+    """'dashboard: http://HOST:PORT/status', or the line saying why there is none."""
+    link = dashboard_link(client)
+    if link:
+        return f"dashboard: {link}"
+    return (
+        "dashboard: none (the scheduler has no bokeh, or was started with --no-dashboard; "
+        f"{INSTALL_HINT} brings bokeh)"
+    )
+
+
 @dataclass
 class Outcome:
     """What :func:`execute` did: runs recorded, runs that failed (with the reason), whether it

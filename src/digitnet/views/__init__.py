@@ -18,10 +18,18 @@ has a forward pass of its own.
 - :func:`neuron` - a neuron as a function: its activation curve, with this image's z and a
   (the numbers from :func:`digitnet.explain.neuron_function`);
 - :func:`noise` - random noise in, a confident answer out;
-- :func:`sweep` - many runs: accuracy against each swept parameter (``digitnet plot sweep DB``).
+- :func:`sweep` - many runs: accuracy against each swept parameter (``digitnet plot sweep DB``);
+- :func:`sweep_parallel` - many runs as parallel coordinates: a line per finished run across an
+  axis per swept parameter and one for the accuracy (``digitnet plot sweep DB --kind parallel``).
 
-Save one with ``fig.savefig("weights.png")``.
+Save one with ``fig.savefig("weights.png")``. matplotlib comes with the ``plots`` extra
+(``pip install 'digitnet[plots]'``); without it this package is one ImportError naming it.
 """
+
+from digitnet.extras import missing, require
+
+if missing("plots"):
+    require("plots", "digitnet.views")  # one line naming the extra, not matplotlib's error
 
 from digitnet.views.curves import curves
 from digitnet.views.descent import DescentPaths, descent, descent_paths
@@ -36,7 +44,7 @@ from digitnet.views.landscape import (
 from digitnet.views.neuron import neuron
 from digitnet.views.nudges import Nudges, Wishes, backprop_nudges, example_wishes, nudges
 from digitnet.views.results import confusion, confusion_matrix, mistakes, noise
-from digitnet.views.sweep import sweep
+from digitnet.views.sweep import sweep, sweep_parallel
 from digitnet.views.weights import weights
 
 #: The names ``digitnet plot VIEW`` accepts, in the order of the lessons.
@@ -76,5 +84,6 @@ __all__ = [
     "record_trajectory",
     "slice_gradient",
     "sweep",
+    "sweep_parallel",
     "weights",
 ]

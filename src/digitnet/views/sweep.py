@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from digitnet.errors import DigitnetError
@@ -149,3 +151,108 @@ def _best_so_far(
     ax.set_ylabel(ylabel)
     ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
+
+
+def _axis(values: Sequence[Any]) -> tuple[list[float], str, list[str] | None, tuple[float, float]]:
+    """One setting's axis of the parallel plot: each run's height on it (0 to 1), its scale
+    ("linear", "log" or "category"), the category names (None for numbers), and its limits."""
+    if all(_is_number(v) for v in values):
+        numbers = [float(v) for v in values]
+        low, high = min(numbers), max(numbers)
+        if low > 0 and high / low >= 20:
+            heights = [math.log(v / low) / math.log(high / low) for v in numbers]
+            return heights, "log", None, (low, high)
+        if high == low:  # one value: the middle of an axis around it
+            pad = abs(low) or 1.0
+            return [0.5] * len(numbers), "linear", None, (low - pad, high + pad)
+        return [(v - low) / (high - low) for v in numbers], "linear", None, (low, high)
+    labels = sorted({_label(v) for v in values}, key=lambda s: (len(s), s))
+    if len(labels) == 1:
+        return [0.5] * len(values), "category", labels, (-1.0, 1.0)
+    span = len(labels) - 1
+    heights = [labels.index(_label(v)) / span for v in values]
+    return heights, "category", labels, (0.0, float(span))
+
+
+def sweep_parallel(
+    runs: Sequence[Mapping[str, Any]], swept: Sequence[str], metric: str = "accuracy"
+) -> Figure:
+    """A line per finished run across one vertical axis per name in ``swept`` (the seed if
+    none), and a last axis for the metric, each line coloured by it.
+
+    ``runs`` are the rows of a sweep database (``params``, ``seed``, ``status`` and the
+    accuracies and costs). A setting whose values span a factor of 20 or more has a log axis;
+    names and layer sizes are evenly spaced categories. Diverged and pruned runs are left out
+    (the title counts them), as are runs without a value of the metric."""
+    if metric not in METRICS:
+        raise DigitnetError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    if not runs:
+        raise DigitnetError("the sweep has no runs recorded yet")
+    column, label = METRICS[metric]
+    if column in FALLBACK and all(math.isnan(_value(r, column)) for r in runs):
+        column, label = METRICS[FALLBACK[column]]  # no validation split
+        label += ", no validation split"
+    scale = 100.0 if column.endswith("accuracy") else 1.0
+    higher = column.endswith("accuracy")
+    finished: list[Mapping[str, Any]] = []
+    left_out: Counter[str] = Counter()
+    for r in runs:
+        if r.get("status") != "finished":
+            left_out[str(r.get("status"))] += 1
+        elif math.isnan(_value(r, column)):
+            left_out["without a value"] += 1
+        else:
+            finished.append(r)
+    if not finished:
+        raise DigitnetError(f"the sweep has no finished run with a {label.split(' (')[0]}")
+    # the best runs last, drawn on top
+    finished.sort(key=lambda r: _value(r, column) if higher else -_value(r, column))
+    names = list(swept) or ["seed"]
+    columns = [[r["seed"] if n == "seed" else r["params"].get(n) for r in finished] for n in names]
+    columns.append([scale * _value(r, column) for r in finished])
+    axes_info = [_axis(values) for values in columns]
+
+    fig = new_figure(max(5.0, 1.9 * len(columns) + 2.0), 4.2)
+    host = fig.add_subplot()
+    last = len(columns) - 1
+    host.set_xlim(-0.05, last + 0.05 if last else 1.05)
+    host.set_ylim(-0.02, 1.02)
+    host.yaxis.set_visible(False)
+    for spine in host.spines.values():
+        spine.set_visible(False)
+    labels = [n.replace("_", "-") for n in names] + [label]
+    host.set_xticks(range(len(columns)), labels)
+    for i, (_, kind, categories, limits) in enumerate(axes_info):
+        ax = host.twinx()  # this setting's scale, drawn as a vertical axis at x = i
+        for side in ("top", "bottom", "right"):
+            ax.spines[side].set_visible(False)
+        ax.spines["left"].set_position(("data", i))
+        ax.yaxis.set_ticks_position("left")
+        if kind == "log":
+            ax.set_yscale("log")
+        if categories is not None:
+            ax.set_yticks(range(len(categories)), categories)
+        low, high = limits  # widened by the host's 2% margins, so the lines meet the ticks
+        if kind == "log":
+            pad = math.exp(0.02 * math.log(high / low))
+            ax.set_ylim(low / pad, high * pad)
+        else:
+            pad = 0.02 * (high - low)
+            ax.set_ylim(low - pad, high + pad)
+        ax.tick_params(axis="y", labelsize="small")
+    heights = np.array([info[0] for info in axes_info]).T  # (runs, axes)
+    xs = np.arange(len(columns), dtype=float)
+    lines = LineCollection(
+        [np.column_stack([xs, h]) for h in heights],
+        cmap="viridis" if higher else "viridis_r",
+        linewidths=1.4,
+        alpha=0.8,
+    )
+    lines.set_array(np.asarray(columns[-1], dtype=float))
+    host.add_collection(lines)
+    fig.colorbar(lines, ax=host, label=label, pad=0.02)
+    title = f"{len(finished)} finished run{'s' * (len(finished) != 1)}"
+    if left_out:
+        title += f"; left out: {', '.join(f'{n} {kind}' for kind, n in sorted(left_out.items()))}"
+    fig.suptitle(title)
+    return fig

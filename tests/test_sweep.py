@@ -107,6 +107,20 @@ def test_the_workers_rebuild_the_drivers_images_bit_for_bit_from_bytes(env, monk
     np.testing.assert_array_equal(noisy.dataset().X_test, data.X_test + np.float32(1e-3))
 
 
+def test_a_stop_set_on_the_cancellation_callback_holds_as_on_any_callback():
+    """Outside a Dask task StopWhenCancelled never stops by itself; a stop set on it (as a chain
+    of callbacks sets it on each) is kept, like any Callback's ``stop_requested``."""
+    from digitnet.sweep.cluster import StopWhenCancelled
+    from digitnet.tracking import Callbacks
+
+    callback = StopWhenCancelled()
+    assert callback.stop_requested is False
+    Callbacks(callback).stop_requested = True
+    assert callback.stop_requested is True
+    callback.stop_requested = False
+    assert callback.stop_requested is False
+
+
 # -- bad input: one line, before any run, the database unchanged ----------------------------------
 @pytest.mark.parametrize(
     ("argv", "words"),

@@ -24,15 +24,16 @@ import json
 import math
 import shlex
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digitnet.commands import MAX_WAIT, positive_int, wait_seconds
 from digitnet.commands.train import (
@@ -46,6 +47,11 @@ from digitnet.errors import DigitnetError
 from digitnet.presets import get_preset
 from digitnet.sweep import plan, search, store
 from digitnet.sweep.plan import RunSpec, describe
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from digitnet.data import Dataset
 
 DEFAULT_DB = Path("runs/sweep.db")
 WORKERS_PER_CORE = 4  # --workers at most this many LocalCluster processes per core
@@ -194,7 +200,9 @@ def plan_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str],
     return base, [a.name for a in grid + random], runs
 
 
-def search_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], Any]:
+def search_from_args(
+    args: argparse.Namespace,
+) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
     """For ``--search tpe`` and ``--search random``: the base recipe, the swept names and
     Optuna's search space, all checked (one line if not)."""
     if args.trials is None:
@@ -268,7 +276,8 @@ def models_folder(db: Path) -> Path:
 def run_sweep(args: argparse.Namespace) -> int:
     db: Path = args.db
     store.is_file(db)  # a folder, a device or a pipe is refused before any work
-    searcher = None
+    searcher: search.Search | None = None
+    space: dict[str, Any] = {}  # Optuna's distributions of --search tpe or random
     if args.search != "grid":
         base, swept, space = search_from_args(args)
         runs: list[RunSpec] = []
@@ -278,7 +287,6 @@ def run_sweep(args: argparse.Namespace) -> int:
                 "--trials counts the runs of --search tpe or random; a grid sweep runs all"
             )
         base, swept, runs = plan_from_args(args)
-        space: Any = {}
     _check_validation(args, base)
     identity = plan.base_identity(base, swept)
     if args.search != "grid":
@@ -336,7 +344,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         print(f"cluster: {cluster.describe_cluster(client)}", flush=True)
         print(cluster.describe_dashboard(client), flush=True)
         conn = store.open_for_writing(db, identity, data_meta)
-        me = store.Driver.me(uuid.uuid4().hex, client.scheduler.address)
+        me = store.Driver.me(uuid.uuid4().hex, cluster.scheduler_address(client))
         try:
             _cancel_orphans(client, store.claim(conn, me))
             with store.Heartbeat(db, me) as heartbeat:
@@ -349,7 +357,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             conn.close()
 
 
-def _cancel_orphans(client: Any, orphans: list[store.Orphan]) -> None:
+def _cancel_orphans(client: Client, orphans: list[store.Orphan]) -> None:
     """Cancel on the workers the runs dead drivers handed out, and say so."""
     from digitnet.sweep import cluster
 
@@ -367,10 +375,10 @@ def _cancel_orphans(client: Any, orphans: list[store.Orphan]) -> None:
 
 def _execute(
     args: argparse.Namespace,
-    client: Any,
+    client: Client,
     todo: list[RunSpec],
-    data: Any,
-    conn: Any,
+    data: Dataset,
+    conn: sqlite3.Connection,
     me: store.Driver,
     heartbeat: store.Heartbeat,
     searcher: search.Search | None = None,
@@ -428,7 +436,7 @@ def _execute(
                 todo,
                 data,
                 record,
-                lambda: stop["requested"] or heartbeat.lost is not None,
+                lambda: stop.requested or heartbeat.lost is not None,
                 want_parameters,
                 started=started,
                 more=searcher.ask if searcher is not None else None,
@@ -453,7 +461,7 @@ def _execute(
     )
     if heartbeat.lost is not None:
         raise DigitnetError(f"{heartbeat.lost}; no more runs were handed out")
-    if outcome.stopped or (searcher is not None and searcher.remaining and stop["requested"]):
+    if outcome.stopped or (searcher is not None and searcher.remaining and stop.requested):
         print(_continue_line("interrupted", db, conn), file=sys.stderr)
         return 130
     if outcome.failed:
@@ -468,7 +476,7 @@ def _execute(
     return 0
 
 
-def _continue_line(what: str, db: Path, conn: Any) -> str:
+def _continue_line(what: str, db: Path, conn: sqlite3.Connection) -> str:
     recorded = store.count(conn)
     argv = sys.argv[1:]
     command = (
@@ -477,16 +485,23 @@ def _continue_line(what: str, db: Path, conn: Any) -> str:
     return f"{what}: {recorded} runs are recorded in {db}; continue with: {command}"
 
 
+@dataclass
+class StopRequest:
+    """Whether a signal has asked the sweep to stop handing out runs."""
+
+    requested: bool = False
+
+
 @contextmanager
-def _stop_on_signals() -> Iterator[dict[str, bool]]:
+def _stop_on_signals() -> Iterator[StopRequest]:
     """The first Ctrl-C or SIGTERM asks the sweep to stop handing out runs; a second one raises
     KeyboardInterrupt."""
-    stop = {"requested": False}
+    stop = StopRequest()
 
     def handler(signum: int, frame: Any) -> None:
-        if stop["requested"]:
+        if stop.requested:
             raise KeyboardInterrupt
-        stop["requested"] = True
+        stop.requested = True
         print(
             "stopping: no more runs are handed out; waiting for those in flight (Ctrl-C again "
             "to cancel them)",
@@ -507,7 +522,9 @@ def _stop_on_signals() -> Iterator[dict[str, bool]]:
             signal.signal(signum, old)
 
 
-def _search_probes(base: dict[str, Any], space: Any, output_given: bool) -> list[RunSpec]:
+def _search_probes(
+    base: dict[str, Any], space: dict[str, Any], output_given: bool
+) -> list[RunSpec]:
     """A run of each layer sizes a search may choose (the base recipe's if it chooses none),
     for :func:`_check_shapes`."""
     choices = getattr(space.get("layers"), "choices", None)
@@ -520,7 +537,7 @@ def _search_probes(base: dict[str, Any], space: Any, output_given: bool) -> list
     return probes
 
 
-def _check_shapes(runs: list[RunSpec], data: Any) -> None:
+def _check_shapes(runs: list[RunSpec], data: Dataset) -> None:
     """One line if a network's first or last layer does not fit the data."""
     n_in, n_out = data.X_train.shape[1], data.n_classes
     for spec in runs:
@@ -533,7 +550,7 @@ def _check_shapes(runs: list[RunSpec], data: Any) -> None:
 
 
 def _save_model(
-    db: Path, spec: RunSpec, result: dict[str, Any], parameters: list[Any], data: Any
+    db: Path, spec: RunSpec, result: dict[str, Any], parameters: list[Any], data: Dataset
 ) -> Path:
     from digitnet.model_io import save_model
     from digitnet.network import Network

@@ -39,11 +39,15 @@ from digitnet.sweep.plan import RunSpec
 from digitnet.train import Callback
 
 if TYPE_CHECKING:
-    from distributed import Client
+    import numpy as np
+    from dask.typing import Key
+    from distributed import Client, Worker
+
+    from digitnet.data import Dataset
 
 INSTALL_HINT = "pip install 'digitnet[sweep]'"
 _blas_pinned = False
-_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_prepared: weakref.WeakKeyDictionary[Packed, Dataset] = weakref.WeakKeyDictionary()
 
 
 def import_distributed() -> Any:
@@ -202,7 +206,7 @@ def describe_cluster(client: Client) -> str:
     threads = client.nthreads()
     return (
         f"{len(threads)} worker{'s' * (len(threads) != 1)}, {sum(threads.values())} "
-        f"thread{'s' * (sum(threads.values()) != 1)} at {client.scheduler.address}"
+        f"thread{'s' * (sum(threads.values()) != 1)} at {scheduler_address(client)}"
     )
 
 
@@ -216,7 +220,7 @@ def dashboard_link(client: Client) -> str | None:
     port = client.scheduler_info().get("services", {}).get("dashboard")
     if not port:
         return None
-    host = get_address_host(client.scheduler.address)
+    host = get_address_host(scheduler_address(client))
     return format_dashboard_link(f"[{host}]" if ":" in host else host, port)
 
 
@@ -229,6 +233,15 @@ def describe_dashboard(client: Client) -> str:
         "dashboard: none (the scheduler has no bokeh, or was started with --no-dashboard; "
         f"{INSTALL_HINT} brings bokeh)"
     )
+
+
+def scheduler_address(client: Client) -> str:
+    """The address of the scheduler ``client`` is connected to, such as ``tcp://HOST:8786``."""
+    scheduler = client.scheduler  # None until the client connects
+    address = scheduler.address if scheduler is not None else None
+    if not isinstance(address, str):
+        raise DigitnetError("the Dask client is not connected to a scheduler")
+    return address
 
 
 @dataclass
@@ -245,7 +258,7 @@ class Outcome:
 def execute(
     client: Client,
     runs: list[RunSpec],
-    data: Any,
+    data: Dataset,
     record: Callable[[RunSpec, dict[str, Any]], None],
     stop_requested: Callable[[], bool],
     want_parameters: bool = False,
@@ -303,7 +316,7 @@ def execute(
             in_flight[future] = spec
             finished.add(future)
 
-    retries: Counter[int] = Counter()
+    retries: Counter[str] = Counter()  # run id -> times handed out again
     try:
         hand_out()
         for future in finished:
@@ -396,17 +409,21 @@ class StopWhenCancelled(Callback):
 
     With ``prune_below`` (the median validation accuracy of other runs at each epoch, index 0
     for epoch 1) it also ends training after an epoch, short of the last, whose validation
-    accuracy is below that epoch's median, and sets ``pruned``."""
+    accuracy is below that epoch's median, and sets ``pruned``.
+
+    Setting ``stop_requested`` (as :class:`~digitnet.tracking.Callbacks` does) ends training too."""
 
     def __init__(self, prune_below: list[float] | None = None, epochs: int = 0) -> None:
         self.prune_below, self.epochs, self.pruned = prune_below or [], epochs, False
+        self._asked = False
+        self._task: tuple[Worker, Key] | None = None  # the worker and this run's Dask key
         try:
             from distributed import get_worker
 
             worker = get_worker()
-            self._worker, self._key = worker, worker.get_current_task()
+            self._task = worker, worker.get_current_task()
         except (ImportError, ValueError, KeyError):  # not in a Dask task
-            self._worker = None
+            self._task = None
 
     def on_epoch_end(self, record: Any, network: Any) -> None:
         epoch, accuracy = record.epoch, record.validation_accuracy
@@ -414,14 +431,19 @@ class StopWhenCancelled(Callback):
             if math.isfinite(accuracy) and accuracy < self.prune_below[epoch - 1]:
                 self.pruned = True
 
-    @property  # type: ignore[override]
+    @property
     def stop_requested(self) -> bool:
-        if self.pruned:
+        if self._asked or self.pruned:
             return True
-        if self._worker is None:
+        if self._task is None:
             return False
-        task = self._worker.state.tasks.get(self._key)
+        worker, key = self._task
+        task = worker.state.tasks.get(key)
         return task is None or task.state == "cancelled"
+
+    @stop_requested.setter
+    def stop_requested(self, value: bool) -> None:
+        self._asked = value
 
 
 class Packed:
@@ -433,22 +455,22 @@ class Packed:
     it is.
     """
 
-    def __init__(self, data: Any, images: dict[str, Any] | None) -> None:
+    def __init__(self, data: Dataset, images: dict[str, np.ndarray] | None) -> None:
         self.data, self.images = data, images
 
     @classmethod
-    def of(cls, data: Any) -> Packed:
+    def of(cls, data: Dataset) -> Packed:
         import numpy as np
 
         names = ("X_train", "X_val", "X_test")
         images = {name: np.rint(getattr(data, name) * 255).astype(np.uint8) for name in names}
         if not all(np.array_equal(_as_float(images[n]), getattr(data, n)) for n in names):
             return cls(data, None)
-        return cls(
-            dataclasses.replace(data, **{n: _as_float(images[n][:0]) for n in names}), images
-        )
+        # replace() takes the fields as keywords of every type Dataset has: Any, not ndarray
+        empty: dict[str, Any] = {n: _as_float(images[n][:0]) for n in names}
+        return cls(dataclasses.replace(data, **empty), images)
 
-    def dataset(self) -> Any:
+    def dataset(self) -> Dataset:
         """The dataset, with every array contiguous and aligned, made once per worker.
 
         Arrays unpickled from Dask's messages can start at any byte, and NumPy and BLAS take slow
@@ -459,7 +481,7 @@ class Packed:
             return ready
         import numpy as np
 
-        arrays = {}
+        arrays: dict[str, Any] = {}  # Dataset's array fields, by name, for replace()
         for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
             if self.images is not None and name in self.images:
                 array = _as_float(self.images[name])
@@ -471,7 +493,7 @@ class Packed:
         return ready
 
 
-def _as_float(images: Any) -> Any:
+def _as_float(images: np.ndarray) -> np.ndarray:
     """Bytes 0..255 -> float32 in [0, 1], as :func:`digitnet.data.load` makes them."""
     import numpy as np
 
@@ -480,7 +502,7 @@ def _as_float(images: Any) -> Any:
 
 def train_run(
     recipe: dict[str, Any],
-    data: Any,
+    data: Dataset | Packed,
     want_parameters: bool = False,
     prune_below: list[float] | None = None,
 ) -> dict[str, Any]:
@@ -507,17 +529,17 @@ def train_run(
     except TrainingDiverged as err:
         history, message = err.history, str(err)
     if callback.pruned:
-        history.stopped = "pruned"  # type: ignore[union-attr]
-        epoch = len(history.epochs)  # type: ignore[union-attr]
+        history.stopped = "pruned"
+        epoch = len(history.epochs)
         message = (
             f"pruned after epoch {epoch}: validation accuracy below the median of the runs "
-            f"before it ({100 * prune_below[epoch - 1]:.2f}%)"  # type: ignore[index]
+            f"before it ({100 * callback.prune_below[epoch - 1]:.2f}%)"
         )
-    elif history.stopped == "interrupted":  # type: ignore[union-attr]
+    elif history.stopped == "interrupted":
         raise RunCancelled("the run was cancelled: its sweep stopped, or its driver ended")
     val_cost, val_acc = net.evaluate(data.X_val, data.y_val) if len(data.y_val) else (math.nan,) * 2
     test_cost, test_acc = net.evaluate(data.X_test, data.y_test)
-    records = history.to_dict()["epochs"]  # type: ignore[union-attr]
+    records = history.to_dict()["epochs"]
     try:
         from distributed import get_worker
 
@@ -525,7 +547,7 @@ def train_run(
     except (ImportError, ValueError):
         worker = "local"
     result = {
-        "status": history.stopped,  # type: ignore[union-attr]
+        "status": history.stopped,
         "epochs": len(records),
         "history": [{k: _finite(v) for k, v in r.items()} for r in records],
         "test_accuracy": test_acc,

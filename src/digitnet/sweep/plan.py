@@ -15,7 +15,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -86,6 +86,17 @@ class Axis:
     @property
     def random(self) -> bool:
         return self.low is not None
+
+
+class SweepIdentity(TypedDict):
+    """What makes two sweeps the same sweep (the key of a sweep database): the base recipe
+    without the swept fields and the seed, the names swept, and for a search its sampler and
+    pruner."""
+
+    recipe: dict[str, Any]
+    swept: list[str]
+    search: NotRequired[str]  # "tpe" or "random"; absent in a grid sweep
+    prune: NotRequired[str]  # "median"; absent without --prune
 
 
 @dataclass(frozen=True)
@@ -248,9 +259,9 @@ def draw(axes: list[Axis], samples: int) -> list[dict[str, Any]]:
     return points
 
 
-def base_identity(base: dict[str, Any], swept: list[str]) -> dict[str, Any]:
-    """What makes two sweeps the same sweep: the base recipe without the swept fields and the
-    seed, and the names swept."""
+def base_identity(base: dict[str, Any], swept: list[str]) -> SweepIdentity:
+    """The :class:`SweepIdentity` of a grid sweep without a pruner: the base recipe without the
+    swept fields and the seed, and the names swept."""
     recipe = copy.deepcopy(base)
     recipe["training"].pop("seed", None)
     for name in swept:
@@ -290,9 +301,9 @@ def plan_runs(
         raise DigitnetError("--samples draws points of the --random parameters; give --random")
     total = count_runs(grid, random, samples, seeds)
     if total > MAX_RUNS:
-        points = total // max(len(seeds), 1)
+        n_points = total // max(len(seeds), 1)
         raise DigitnetError(
-            f"the sweep has {total:,} runs ({points:,} point{'s' * (points != 1)} x "
+            f"the sweep has {total:,} runs ({n_points:,} point{'s' * (n_points != 1)} x "
             f"{len(seeds):,} seed{'s' * (len(seeds) != 1)}); {TOO_MANY}"
         )
     points = draw(random, samples) if random else [{}]
@@ -301,7 +312,8 @@ def plan_runs(
         dict(zip(grid_names, values, strict=True))
         for values in itertools.product(*[a.values for a in grid])
     ]
-    runs, checked = [], set()
+    runs: list[RunSpec] = []
+    checked: set[str] = set()  # the swept values (as JSON) whose recipe is checked
     for combo in combos:
         for point in points:
             params = {**combo, **point}

@@ -106,7 +106,10 @@ def check_space(
         )
     dist = distributions(axes, search)
     for axis in axes:
-        values = [axis.low, axis.high] if axis.random else axis.values
+        values: list[Any] = axis.values
+        if axis.random:
+            assert axis.low is not None and axis.high is not None
+            values = [axis.low, axis.high]
         for value in values:
             if PARAMETERS[axis.name].kind == "int":
                 value = int(round(value))

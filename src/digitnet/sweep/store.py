@@ -36,9 +36,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digitnet.errors import DigitnetError
+
+if TYPE_CHECKING:
+    from digitnet.sweep.plan import SweepIdentity
 
 FORMAT = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -335,7 +338,7 @@ def _runs(path: Path, conn: _Connection) -> list[dict[str, Any]]:
     return [_run(path, values) for values in rows]
 
 
-def check(path: Path, identity: dict[str, Any]) -> set[str]:
+def check(path: Path, identity: SweepIdentity) -> set[str]:
     """The ids of the runs already in ``path`` (none if it does not exist yet), after checking
     that it was written by this same sweep and that no other driver is writing it. Reads only."""
     if not is_file(path):
@@ -369,7 +372,7 @@ def check_data(path: Path, data: dict[str, Any]) -> None:
         )
 
 
-def _difference(saved: dict[str, Any], wanted: dict[str, Any]) -> str:
+def _difference(saved: dict[str, Any], wanted: SweepIdentity) -> str:
     """A few words on how two sweep identities differ."""
     if saved.get("swept") != wanted.get("swept"):
         return f"it swept {', '.join(saved.get('swept', [])) or 'only seeds'}"
@@ -400,7 +403,7 @@ def read(path: Path) -> Sweep:
 
 # -- writing ---------------------------------------------------------------------------------------
 def open_for_writing(
-    path: Path, identity: dict[str, Any], data: dict[str, Any]
+    path: Path, identity: SweepIdentity, data: dict[str, Any]
 ) -> sqlite3.Connection:
     """Create (or open) the database in WAL mode, with the sweep's identity recorded."""
     path.parent.mkdir(parents=True, exist_ok=True)

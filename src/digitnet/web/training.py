@@ -99,6 +99,7 @@ class Job:
     note: str = ""
     started: float = field(default_factory=time.time)
     speed: float | None = None
+    clock0: float = field(default_factory=time.monotonic)
     next_step_at: float = 0.0
     costs: list[dict[str, Any]] = field(default_factory=list)
     slice: StartSlice | None = field(default=None, repr=False)
@@ -210,7 +211,8 @@ class _JobCallback(Callback):
         latest = [c["cost"] for c in job.costs[-(AVERAGE_OVER - 1) :]] + [self._cost]
         job.costs.append(
             {"step": step, "epoch": epoch, "batch": done, "cost": self._cost,
-             "average": float(np.mean(latest))}
+             "average": float(np.mean(latest)),
+             "seconds": round(time.monotonic() - job.clock0, 4)}
         )  # fmt: skip
         if self._batch is not None:
             X, y, nudges = self._batch

@@ -235,22 +235,21 @@ def _public_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _events(job: Job, request: Request) -> AsyncIterator[str]:
-    """Every event of ``job`` from its start, then new ones as they come, up to its "end"."""
+    """Every event of ``job`` from its start, then new ones as they come, up to its "end".
+
+    A "progress" event carries the mini-batch costs and landscape points recorded since the
+    last one; those recorded before an epoch (or the end) are sent before its event."""
     sent, progress_seen, costs_sent, path_sent = 0, -1, 0, 0
     yield _sse("status", _public_event({"summary": job.summary()})["summary"])
     while True:
         events = job.events
-        while sent < len(events):
-            event = events[sent]
-            sent += 1
-            yield _sse(event["event"], _public_event(event))
-            if event["event"] == "end":  # always the job's last event
-                return
-        if job.progress_count != progress_seen and job.progress:
+        n_events = len(events)  # read first: every cost recorded before these is seen below
+        n_costs, n_path = len(job.costs), len(job.path)
+        moved = job.progress_count != progress_seen or n_costs > costs_sent or n_path > path_sent
+        if moved and job.progress:
             progress_seen = job.progress_count
-            costs, path = job.costs[costs_sent:], job.path[path_sent:]
-            costs_sent += len(costs)
-            path_sent += len(path)
+            costs, path = job.costs[costs_sent:n_costs], job.path[path_sent:n_path]
+            costs_sent, path_sent = n_costs, n_path
             last = job.last_step
             yield _sse(
                 "progress",
@@ -264,6 +263,12 @@ async def _events(job: Job, request: Request) -> AsyncIterator[str]:
                     "steps_per_second": job.speed,
                 },
             )
+        while sent < n_events:
+            event = events[sent]
+            sent += 1
+            yield _sse(event["event"], _public_event(event))
+            if event["event"] == "end":  # always the job's last event
+                return
         if await request.is_disconnected():
             return
         await asyncio.sleep(0.1)

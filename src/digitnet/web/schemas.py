@@ -364,7 +364,7 @@ class BatchCost(BaseModel):
     batch: int = Field(description="its number within the epoch, from 1")
     cost: float = Field(description="C on the mini-batch, before the step")
     average: float = Field(description="the mean of the latest 20 mini-batches' costs")
-    seconds: float = Field(description="when the step was taken, in seconds since the run began")
+    seconds: float = Field(description="when the step began, in seconds since the run's start")
 
 
 class CostsAnswer(BaseModel):

@@ -100,6 +100,7 @@ class Job:
     started: float = field(default_factory=time.time)
     speed: float | None = None
     clock0: float = field(default_factory=time.monotonic)
+    step_started: float = 0.0
     next_step_at: float = 0.0
     costs: list[dict[str, Any]] = field(default_factory=list)
     slice: StartSlice | None = field(default=None, repr=False)
@@ -212,7 +213,7 @@ class _JobCallback(Callback):
         job.costs.append(
             {"step": step, "epoch": epoch, "batch": done, "cost": self._cost,
              "average": float(np.mean(latest)),
-             "seconds": round(time.monotonic() - job.clock0, 4)}
+             "seconds": round(job.step_started - job.clock0, 4)}
         )  # fmt: skip
         if self._batch is not None:
             X, y, nudges = self._batch
@@ -275,8 +276,9 @@ class _JobCallback(Callback):
             job.resting = False
             if job.stop_requested:
                 raise _StopNow
+            job.step_started = time.monotonic()
             if job.speed:
-                job.next_step_at = max(job.next_step_at + 1 / job.speed, time.monotonic())
+                job.next_step_at = job.step_started + 1 / job.speed  # steps 1/speed apart
 
 
 class Trainer:

@@ -23,6 +23,11 @@ at the real costs C(theta_t) (:func:`path_costs`), with the slice's costs at the
 beside it where they differ. The contour map carries the arrow -grad C at the trained weights,
 projected onto the slice (:func:`slice_gradient`), and says how much of the gradient the slice
 holds.
+
+For watching a run live, :func:`start_slice` lays a plane through the *start* theta_0 before the
+first step (along -grad C there and a random direction at right angles, the grid computed once),
+and :func:`slice_point` places each step's weights on it: their projection, their real cost and
+the slice's cost below them.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from digitnet.train import Callback, TrainConfig, train
 from digitnet.views.landscape import slice_point, start_slice
 from digitnet.views.nudges import example_wishes
 from digitnet.web import create_app
-from digitnet.web.training import AVERAGE_OVER, FULL_SPEED_EVERY, SLICE_EXAMPLES
+from digitnet.web.training import AVERAGE_OVER, COST_EVERY, PATH_EVERY, SLICE_EXAMPLES
 
 # 1,000 images in mini-batches of 50: 20 steps an epoch
 TINY = {"hidden": [8], "epochs": 2, "train_examples": 1000, "batch_size": 50, "lr": 0.1}
@@ -219,7 +219,10 @@ def test_the_speed_spaces_the_steps_and_full_speed_lifts_it(client) -> None:
     )
     assert events_of(client)[-1][1]["summary"]["state"] == "finished"
     rows = client.get("/api/train/costs").json()["costs"]
-    assert len(rows) == 40
+    steps = [r["step"] for r in rows]
+    slow = next(k for k, step in enumerate(steps, start=1) if step != k)  # the first sampled
+    assert steps[: slow - 1] == list(range(1, slow)) and slow > 4
+    assert all(step % COST_EVERY == 0 for step in steps[slow:]) and steps[-1] == 40
     t = [r["seconds"] for r in rows]
     # at 4 steps a second no two steps are closer than a quarter of a second
     assert all(b - a >= 0.25 - 1e-3 for a, b in zip(t[:4], t[1:4], strict=False))
@@ -288,11 +291,13 @@ def test_start_slice_and_slice_point(net: Network, mnist) -> None:
     assert net.parameter_vector() == pytest.approx(s.theta0.astype(np.float32))
 
 
-def test_full_speed_path_has_a_point_every_few_steps(client) -> None:
+def test_at_full_speed_costs_and_path_points_are_every_few_steps(client) -> None:
     assert client.post("/api/train", json=TINY).status_code == 200
     events_of(client)
+    costs = client.get("/api/train/costs").json()["costs"]
+    assert [c["step"] for c in costs] == list(range(COST_EVERY, 41, COST_EVERY))
     steps = [p["step"] for p in client.get("/api/train/landscape").json()["path"]]
-    assert steps == list(range(0, 41, FULL_SPEED_EVERY))
+    assert steps == list(range(0, 41, PATH_EVERY))
 
 
 # -- the teach panel's mini-batch --------------------------------------------------------------

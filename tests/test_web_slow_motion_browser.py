@@ -134,7 +134,7 @@ def test_slow_motion_curves_speed_step_and_landscape(chromium: Browser, base_url
         save_png(page.screenshot(full_page=True, clip=clip), path)
         assert 20_000 < path.stat().st_size < 400_000
 
-        # full speed to the end: every one of the 20 steps on the curve
+        # full speed to the end: the curve holds every cost recorded, the last step's too
         with page.expect_response("**/api/train/speed"):
             page.select_option("#train-speed", "")
         assert get(page, "/api/train/status")["steps_per_second"] is None
@@ -143,8 +143,10 @@ def test_slow_motion_curves_speed_step_and_landscape(chromium: Browser, base_url
         page.wait_for_function(
             "document.getElementById('train-status').dataset.state === 'finished'"
         )
+        costs = get(page, "/api/train/costs")
+        assert costs["costs"][-1]["step"] == 20
         page.wait_for_function(
-            "Number(document.getElementById('batch-curves').dataset.points) === 20"
+            f"Number(document.getElementById('batch-curves').dataset.points) === {costs['count']}"
         )
 
 

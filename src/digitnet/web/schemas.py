@@ -363,15 +363,18 @@ class BatchCost(BaseModel):
     epoch: int
     batch: int = Field(description="its number within the epoch, from 1")
     cost: float = Field(description="C on the mini-batch, before the step")
-    average: float = Field(description="the mean of the latest 20 mini-batches' costs")
+    average: float = Field(description="the mean of the latest 20 costs recorded")
     seconds: float = Field(description="when the step began, in seconds since the run's start")
 
 
 class CostsAnswer(BaseModel):
     job: int
     average_over: int = Field(description="the running average's window, in mini-batches")
-    costs: list[BatchCost] = Field(description="from the since-th step on")
-    count: int = Field(description="steps recorded in all")
+    costs: list[BatchCost] = Field(
+        description="from the since-th on: every step while slowed down or paused, every 5th at "
+        "full speed"
+    )
+    count: int = Field(description="costs recorded in all")
 
 
 class Wishes(BaseModel):

@@ -8,14 +8,15 @@ run while it is paused: :meth:`Trainer.step` lets exactly one more mini-batch th
 :meth:`Trainer.resume` lets them all through. After every epoch the job records an event with
 the epoch's numbers and the first layer's weight images, which the server streams to the page.
 
-Slow motion: every mini-batch's cost (on that mini-batch, before its step) is recorded with the
-running average of the latest ``AVERAGE_OVER``, so the page can draw SGD's noisy descent within an
-epoch. A ``speed`` (steps per second) spaces the steps out; while the run is slowed down or paused
-each step also keeps its nudges (:func:`digitnet.web.answers.wishes_answer`: each
-example's wishes for the outputs, their average, the cost before and after on that mini-batch).
-Before the first step the job lays a slice of the cost through its start
-(:func:`digitnet.views.landscape.start_slice`) and then records where each step's weights are
-seen from it, at their real cost (:func:`digitnet.views.landscape.slice_point`).
+Slow motion: the mini-batches' costs (on that mini-batch, before its step; every one while the
+run is slowed down or paused, every ``COST_EVERY``-th at full speed) are recorded with the running
+average of the latest ``AVERAGE_OVER``, so the page can draw SGD's noisy descent within an epoch.
+A ``speed`` (steps per second) spaces the steps out; while the run is slowed down or paused each
+step also keeps its nudges (:func:`digitnet.web.answers.wishes_answer`: each example's wishes for
+the outputs, their average, the cost before and after on that mini-batch). Before the first step
+the job lays a slice of the cost through its start (:func:`digitnet.views.landscape.start_slice`)
+and then records where the steps' weights are seen from it, at their real cost
+(:func:`digitnet.views.landscape.slice_point`).
 
 When the job ends having taken at least one mini-batch step (and not failed), its network is
 handed to ``on_finished``: the app keeps it as a *candidate* beside the served network; it is
@@ -54,8 +55,11 @@ SLICE_EXAMPLES = 200
 SLICE_STEPS = 13
 #: A network with more weights than this gets no landscape: its grid would hold up the start.
 MAX_SLICE_WEIGHTS = 250_000
-#: At full speed the path gets a point every this many steps; slowed down or paused, every step.
-FULL_SPEED_EVERY = 10
+#: At full speed the costs are recorded every COST_EVERY steps and the path gets a point every
+#: PATH_EVERY steps (each takes a forward pass a step does not need); slowed down or paused, both
+#: at every step.
+COST_EVERY = 5
+PATH_EVERY = 25
 #: The path keeps at most this many points (the landscape says when it is full).
 MAX_PATH_POINTS = 5_000
 
@@ -181,7 +185,7 @@ class _JobCallback(Callback):
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self._cost = float("nan")  # the coming step's mini-batch cost, before the step
+        self._cost: float | None = None  # the coming step's mini-batch cost, if measured
         self._batch: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None
 
     @property  # type: ignore[override]
@@ -196,25 +200,26 @@ class _JobCallback(Callback):
     def on_batch_start(self, epoch: int, i: int, X: np.ndarray, y: np.ndarray) -> None:
         """The mini-batch's cost before its step; slowed down, its nudges too."""
         job, net = self.job, self.job.net
+        self._cost, self._batch = None, None
         if job.slow:
             t = net.trace(X)  # one forward pass: the cost and every example's wishes
             nudges = wishes_answer(net, t, y, job.class_names)
             self._cost = nudges["cost_before"]
             self._batch = (X.copy(), y.copy(), nudges)
-        else:
+        elif (job.batches_done + 1) % COST_EVERY == 0:
             self._cost = net.total_cost(X, y)
-            self._batch = None
 
     def _after_step(self, epoch: int, done: int) -> None:
         """Record the step just taken: its cost, its nudges and its point on the landscape."""
         job, net = self.job, self.job.net
         step = job.batches_done + 1
-        latest = [c["cost"] for c in job.costs[-(AVERAGE_OVER - 1) :]] + [self._cost]
-        job.costs.append(
-            {"step": step, "epoch": epoch, "batch": done, "cost": self._cost,
-             "average": float(np.mean(latest)),
-             "seconds": round(job.step_started - job.clock0, 4)}
-        )  # fmt: skip
+        if self._cost is not None:
+            latest = [c["cost"] for c in job.costs[-(AVERAGE_OVER - 1) :]] + [self._cost]
+            job.costs.append(
+                {"step": step, "epoch": epoch, "batch": done, "cost": self._cost,
+                 "average": float(np.mean(latest)),
+                 "seconds": round(job.step_started - job.clock0, 4)}
+            )  # fmt: skip
         if self._batch is not None:
             X, y, nudges = self._batch
             after = net.total_cost(X, y)
@@ -229,7 +234,7 @@ class _JobCallback(Callback):
             }
             self._batch = None
         s = job.slice
-        if s is not None and (job.slow or step % FULL_SPEED_EVERY == 0):
+        if s is not None and (job.slow or step % PATH_EVERY == 0):
             if len(job.path) < MAX_PATH_POINTS:
                 job.path.append(point_dict(step, slice_point(s, net)))
             elif not job.slice_note:

@@ -1,5 +1,5 @@
-// Live training in slow motion: the cost of every mini-batch and its running average as the
-// steps come (not only at an epoch's end), the run's path on a slice of the cost landscape
+// Live training in slow motion: the cost of each mini-batch (every one while slowed down or
+// paused, every 5th at full speed) and its running average as the steps come (not only at an epoch's end), the run's path on a slice of the cost landscape
 // through its start (one dot a step, at the run's real cost), and the nudges of the latest step
 // taken slowly: each example's wishes for the outputs, their average, C before and after.
 // The numbers come from /api/train/costs, /api/train/landscape and /api/train/nudges (and the
@@ -97,7 +97,8 @@ function drawCosts() {
   ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1;
   ctx.strokeRect(left, top, right - left, bottom - top);
   ctx.fillStyle = "#333"; ctx.font = "12px system-ui, sans-serif"; ctx.textAlign = "left";
-  ctx.fillText("cost of each mini-batch (grey) and the mean of the latest 20 (black)", left, 13);
+  ctx.fillText("cost of the mini-batch at each step (grey), the mean of the latest 20 (black)",
+    left, 13);
   ctx.fillStyle = "#666"; ctx.textAlign = "right";
   ctx.fillText(hi.toFixed(3), left - 3, top + 8);
   ctx.fillText("0", left - 3, bottom);
@@ -106,7 +107,7 @@ function drawCosts() {
   // where each epoch began
   ctx.strokeStyle = "#ddd";
   rs.forEach((r, i) => {
-    if (i > 0 && r.batch === 1) {
+    if (i > 0 && r.epoch !== rs[i - 1].epoch) {
       ctx.beginPath(); ctx.moveTo(X(r.step), top); ctx.lineTo(X(r.step), bottom); ctx.stroke();
     }
   });

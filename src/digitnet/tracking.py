@@ -185,6 +185,10 @@ class Callbacks(Callback):
         for c in self.callbacks:
             c.on_epoch_start(epoch, n_batches)
 
+    def on_batch_start(self, epoch: int, i: int, X: np.ndarray, y: np.ndarray) -> None:
+        for c in self.callbacks:
+            c.on_batch_start(epoch, i, X, y)
+
     def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
         for c in self.callbacks:
             if done % c.batch_report_every == 0:

@@ -97,6 +97,7 @@ def train(
             for i in range(n_batches):
                 X, y = run.batch(perm[i * bs : (i + 1) * bs])  # bs examples, or the rest
                 lr = run.lr_at(epoch, i / n_batches)
+                callback.on_batch_start(epoch, i, X, y)
                 run.step(X, y, lr)  # trace, backprop, a step along -grad C
                 if callback.stop_requested:  # mid-epoch: this epoch is not recorded as done
                     return run.interrupted(mid_epoch=True)

@@ -345,5 +345,9 @@ class Callback:
     batch_report_every: int = 50
 
     def on_epoch_start(self, epoch: int, n_batches: int) -> None: ...
+    def on_batch_start(self, epoch: int, i: int, X: np.ndarray, y: np.ndarray) -> None:
+        """Before mini-batch i's step (from 0), with its examples X (m, n_0) and labels y; the
+        arrays are reused for the next mini-batch, so copy what you keep."""
+
     def on_batches(self, epoch: int, done: int, n_batches: int) -> None: ...
     def on_epoch_end(self, record: EpochRecord, network: Network) -> None: ...

@@ -23,11 +23,17 @@ at the real costs C(theta_t) (:func:`path_costs`), with the slice's costs at the
 beside it where they differ. The contour map carries the arrow -grad C at the trained weights,
 projected onto the slice (:func:`slice_gradient`), and says how much of the gradient the slice
 holds.
+
+For watching a run live, :func:`start_slice` lays a plane through the *start* theta_0 before the
+first step (along -grad C there and a random direction at right angles, the grid computed once),
+and :func:`slice_point` places each step's weights on it: their projection, their real cost and
+the slice's cost below them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -74,6 +80,10 @@ class TrajectoryRecorder(Callback):
     def on_epoch_start(self, epoch: int, n_batches: int) -> None:
         if self.inner is not None:
             self.inner.on_epoch_start(epoch, n_batches)
+
+    def on_batch_start(self, epoch: int, i: int, X: np.ndarray, y: np.ndarray) -> None:
+        if self.inner is not None:
+            self.inner.on_batch_start(epoch, i, X, y)
 
     def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
         if self.inner is not None:
@@ -397,3 +407,94 @@ def landscape(
         f"through the trained weights ({len(y):,} images)"
     )
     return fig
+
+
+# -- a slice through a run's start, for watching the run live -----------------------------------
+
+
+@dataclass
+class StartSlice:
+    """A 2-D slice of the cost through a run's starting weights theta_0, chosen before its first
+    step: the plane ``theta_0 + alpha d1 + beta d2``.
+
+    ``d1`` (n_params,) is the unit vector along -grad C at theta_0 on (X, y), the way plain
+    gradient descent would set off; ``d2`` a unit random direction orthogonal to it
+    (filter-normalised as :func:`random_directions`, then made orthogonal). ``alphas`` and
+    ``betas`` are the grid's coordinates, distances in weight space; ``C`` (len(betas),
+    len(alphas)) holds the real costs ``total_cost`` on (X, y) at every grid point, computed once.
+    """
+
+    theta0: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    alphas: np.ndarray
+    betas: np.ndarray
+    C: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    probe: Network = field(repr=False)
+
+
+@dataclass
+class SlicePoint:
+    """Where a network's weights theta are seen from a :class:`StartSlice`.
+
+    (``alpha``, ``beta``): the projection of theta - theta_0 onto the plane; ``cost``: the real
+    C(theta) on the slice's examples (``net.total_cost``); ``slice_cost``: C at the projected
+    point on the plane, which differs from ``cost`` as soon as theta leaves the plane;
+    ``off_plane``: the share of |theta - theta_0| that lies outside the plane (0 at the start).
+    """
+
+    alpha: float
+    beta: float
+    cost: float
+    slice_cost: float
+    off_plane: float
+
+
+def start_slice(
+    net: Network, X: np.ndarray, y: np.ndarray, seed: int = 0, steps: int = 13
+) -> StartSlice:
+    """The slice through ``net``'s present weights theta_0 (:class:`StartSlice`), with a grid of
+    ``steps`` x ``steps`` costs on (X (n, n_0), y (n,)).
+
+    The grid's extent comes from a line search along d1: alpha runs from -1/4 to 2 times the
+    distance at which C along -grad C is lowest (of a dozen distances tried, from a thousandth
+    to twice |theta_0|), beta over half that on each side.
+    """
+    X = check_examples(net, X, y)
+    y = np.asarray(y)
+    if steps < 3:
+        raise DigitnetError(f"steps must be at least 3, got {steps}")
+    theta0 = net.parameter_vector().astype(np.float64)
+    r1, _ = random_directions(net, seed)
+    g = gradient_vector(net, X, y)
+    size = float(np.linalg.norm(g))
+    d1 = -g / size if size > 0 else r1 / np.linalg.norm(r1)
+    d2 = r1 - (r1 @ d1) * d1
+    d2 /= np.linalg.norm(d2)
+    scale = max(float(np.linalg.norm(theta0)), 1e-3)
+    tried = scale * np.geomspace(1e-3, 2.0, 12)
+    along = costs_at(net, X, y, d1, d2, np.stack([tried, np.zeros_like(tried)], axis=1))
+    reach = 2.0 * float(tried[int(np.argmin(along))])
+    alphas = np.linspace(-0.25 * reach, reach, steps)
+    betas = np.linspace(-0.5 * reach, 0.5 * reach, steps)
+    C = cost_surface(net, X, y, d1, d2, alphas, betas)
+    return StartSlice(theta0, d1, d2, alphas, betas, C, X, y, probe=net.copy())
+
+
+def slice_point(s: StartSlice, net: Network) -> SlicePoint:
+    """``net``'s weights seen from the slice ``s``: their projection, the real cost there
+    (``net.total_cost`` on the slice's examples) and the slice's cost below it."""
+    offset = net.parameter_vector().astype(np.float64) - s.theta0
+    alpha, beta = float(offset @ s.d1), float(offset @ s.d2)  # d1, d2 are orthonormal
+    moved = float(np.linalg.norm(offset))
+    outside = float(np.linalg.norm(offset - alpha * s.d1 - beta * s.d2))
+    s.probe.set_parameter_vector(s.theta0 + alpha * s.d1 + beta * s.d2)
+    return SlicePoint(
+        alpha=alpha,
+        beta=beta,
+        cost=net.total_cost(s.X, s.y),
+        slice_cost=s.probe.total_cost(s.X, s.y),
+        off_plane=outside / moved if moved > 0 else 0.0,
+    )

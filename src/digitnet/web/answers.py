@@ -5,7 +5,8 @@ version): no request, no server state. Every answer comes from one forward trace
 ``net.trace(x)``. The output probabilities come from :meth:`Network.predict_proba`, the
 diagram's choice of neurons and connections from :func:`digitnet.views.diagram.diagram_selection`
 (the one ``digitnet plot network`` draws), and the backward pass from
-:func:`digitnet.views.nudges.backprop_nudges` (the numbers ``digitnet plot nudges`` draws).
+:func:`digitnet.views.nudges.backprop_nudges` (the numbers ``digitnet plot nudges`` draws), and
+a mini-batch's wishes before the averaging from :func:`digitnet.views.nudges.example_wishes`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 from digitnet.explain import neuron_function
 from digitnet.network import Network, Trace
 from digitnet.views.diagram import Connection, diagram_selection
-from digitnet.views.nudges import backprop_nudges
+from digitnet.views.landscape import StartSlice
+from digitnet.views.nudges import backprop_nudges, example_wishes
 from digitnet.web.schemas import IMAGE_SIDE
 
 
@@ -234,3 +236,39 @@ def neuron_function_answer(
     info = neuron_function(net, x, l, j, bias=bias, weight=weight)
     push = np.abs(np.asarray(info["w"]) * np.asarray(info["a_prev"]))
     return {**info, "strongest_k": int(np.argmax(push))}
+
+
+def wishes_answer(
+    net: Network, trace: Trace, y: np.ndarray, class_names: Sequence[str]
+) -> dict[str, Any]:
+    """A mini-batch's wishes before the averaging, from its forward trace (``net.trace(X)``)
+    and labels y (m,): row i is what example i alone wants of the outputs, -dC_i/da^(L)
+    (:func:`digitnet.views.nudges.example_wishes`, as ``digitnet plot nudges`` draws them), and
+    ``average`` the mean of the rows, the mini-batch's -dC/da^(L); with each example's label
+    and answer, and the cost C on the mini-batch."""
+    y = np.asarray(y)
+    L = net.n_layers
+    wishes = example_wishes(net, trace, y)
+    answers = np.argmax(trace.output, axis=1)
+    return {
+        "size": len(y),
+        "class_names": list(class_names),
+        "labels": [int(v) for v in y],
+        "predictions": [int(v) for v in answers],
+        "wishes": _sig(wishes.rows),
+        "average": _sig(wishes.average),
+        "cost_before": float(net.cost.fn(trace.z_of(L), trace.output, y)),
+    }
+
+
+def slice_answer(s: StartSlice) -> dict[str, Any]:
+    """A slice through a run's start for the page to draw: its grid of costs C (rows: beta,
+    columns: alpha) and what the axes are."""
+    return {
+        "alphas": floats(s.alphas, 6),
+        "betas": floats(s.betas, 6),
+        "costs": _sig(s.C),
+        "examples": len(s.y),
+        "alpha_is": "distance along -grad C at the start (the way plain gradient descent sets off)",
+        "beta_is": "distance along a random direction orthogonal to it",
+    }

@@ -4,7 +4,8 @@ Limits that keep one person's laptop responsive: a drawing is 784 numbers in [0,
 at most 1 MB and 2000x2000 pixels; a live training run has at most 100 epochs and 4 hidden layers
 of at most 2048 neurons, with at most ``MAX_WEIGHTS`` weights in all, and trains on at most the
 50,000 training images left once 10,000 are held out for validation; a teaching step's eta is
-in (0, ``MAX_ETA``].
+in (0, ``MAX_ETA``]; a slow-motion run's speed is in (0, ``MAX_SPEED``] steps per second (null:
+full speed); a mini-batch of test images for the teach panel has 2 to ``MAX_TEACH_BATCH`` images.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ MAX_WEIGHTS = 4_000_000
 MAX_TRAIN_EXAMPLES = 50_000  # MNIST's 60,000 training images less the 10,000 validation ones
 MAX_ETA = 100.0
 IMAGE_SIDE = 28
+MAX_SPEED = 100.0
+MAX_TEACH_BATCH = 32
+
+StepsPerSecond = Annotated[
+    float | None,
+    Field(
+        gt=0,
+        le=MAX_SPEED,
+        allow_inf_nan=False,
+        description="slow motion: at most this many mini-batch steps a second, in (0, 100]; "
+        "null: full speed",
+    ),
+]
 
 Pixel = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Pixels = Annotated[
@@ -96,6 +110,23 @@ class EmptyBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class SpeedRequest(BaseModel):
+    """The live run's pace: steps per second (1 to 50 lets a class watch each step), or null."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    steps_per_second: StepsPerSecond = Field(...)  # type: ignore[assignment]
+
+
+class BatchRequest(BaseModel):
+    """A mini-batch of test images for the teach panel: ``size`` of them drawn with ``seed``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    size: int = Field(default=8, ge=2, le=MAX_TEACH_BATCH, description="m, 2..32 images")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
 class AdoptRequest(BaseModel):
     """Which candidate to serve: ``job`` guards against adopting a newer run than the one shown."""
 
@@ -149,6 +180,7 @@ class TrainRequest(BaseModel):
         default=False,
         description="start paused: nothing trains until /api/train/step or /api/train/resume",
     )
+    steps_per_second: StepsPerSecond = None
 
     @model_validator(mode="after")
     def _not_too_big(self) -> TrainRequest:
@@ -324,6 +356,86 @@ class TestImages(BaseModel):
     images: list[TestImage]
 
 
+class BatchCost(BaseModel):
+    """One mini-batch step's cost, on that mini-batch before its step."""
+
+    step: int = Field(description="the step's number in the run, from 1")
+    epoch: int
+    batch: int = Field(description="its number within the epoch, from 1")
+    cost: float = Field(description="C on the mini-batch, before the step")
+    average: float = Field(description="the mean of the latest 20 costs recorded")
+    seconds: float = Field(description="when the step began, in seconds since the run's start")
+
+
+class CostsAnswer(BaseModel):
+    job: int
+    average_over: int = Field(description="the running average's window, in mini-batches")
+    costs: list[BatchCost] = Field(
+        description="from the since-th on: every step while slowed down or paused, every 5th at "
+        "full speed"
+    )
+    count: int = Field(description="costs recorded in all")
+
+
+class Wishes(BaseModel):
+    """A mini-batch's wishes for the outputs, before and after the averaging."""
+
+    size: int = Field(description="m, the examples")
+    class_names: list[str]
+    labels: list[int] = Field(description="y_i, each example's label")
+    predictions: list[int] = Field(description="each example's answer before the step")
+    wishes: list[list[float]] = Field(
+        description="(m, n_L): row i is -dC_i/da^(L), what example i alone wants of the outputs"
+    )
+    average: list[float] = Field(description="(n_L,): the rows' mean, the batch's -dC/da^(L)")
+    cost_before: float = Field(description="C on the mini-batch")
+
+
+class StepNudges(Wishes):
+    """The live run's latest step taken in slow motion: its mini-batch's wishes and costs."""
+
+    step: int
+    epoch: int
+    batch: int
+    lr: float = Field(description="eta of the step")
+    cost_after: float = Field(description="C on the same mini-batch after the step")
+    cost_change: float = Field(description="cost_after - cost_before")
+
+
+class BatchWishes(Wishes):
+    """The teach panel's mini-batch of test images: each one's wishes, then their average."""
+
+    indices: list[int] = Field(description="the test images' numbers")
+    pixels: list[list[int]] = Field(description="each image's 784 grey levels 0..255")
+    model_version: int
+
+
+class SliceGrid(BaseModel):
+    alphas: list[float] = Field(description="the grid's columns: distance along d1")
+    betas: list[float] = Field(description="the grid's rows: distance along d2")
+    costs: list[list[float]] = Field(description="(len(betas), len(alphas)): C on the slice")
+    examples: int = Field(description="the validation images every cost is measured on")
+    alpha_is: str
+    beta_is: str
+
+
+class PathPoint(BaseModel):
+    step: int = Field(description="the weights after this many steps (0: the start)")
+    alpha: float
+    beta: float
+    cost: float = Field(description="the real C at the run's weights (net.total_cost)")
+    slice_cost: float = Field(description="C on the slice at (alpha, beta), below the point")
+    off_plane: float = Field(description="share of |theta - theta_0| outside the slice")
+
+
+class LandscapeAnswer(BaseModel):
+    job: int
+    note: str = Field(description="why there is no slice, or that the path is full")
+    grid: SliceGrid | None
+    path: list[PathPoint] = Field(description="from the since-th point on")
+    points: int = Field(description="points recorded in all")
+
+
 class TrainStatus(BaseModel):
     """A live training run: its settings, state, the epochs and mini-batches done so far."""
 
@@ -349,6 +461,15 @@ class TrainStatus(BaseModel):
         default=None, description="the finished run waiting to be adopted, if any"
     )
     served_version: int | None = Field(default=None, description="/api/model's version")
+    steps_per_second: float | None = Field(
+        default=None, description="the run's pace in slow motion (null: full speed)"
+    )
+    batch_cost: BatchCost | None = Field(default=None, description="the latest mini-batch's")
+    landscape: bool | None = Field(default=None, description="/api/train/landscape has a slice")
+    landscape_note: str | None = None
+    last_step: int | None = Field(
+        default=None, description="the step whose nudges /api/train/nudges gives, if any"
+    )
 
 
 # -- teaching: one backprop step ---------------------------------------------------------------

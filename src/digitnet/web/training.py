@@ -8,6 +8,16 @@ run while it is paused: :meth:`Trainer.step` lets exactly one more mini-batch th
 :meth:`Trainer.resume` lets them all through. After every epoch the job records an event with
 the epoch's numbers and the first layer's weight images, which the server streams to the page.
 
+Slow motion: the mini-batches' costs (on that mini-batch, before its step; every one while the
+run is slowed down or paused, every ``COST_EVERY``-th at full speed) are recorded with the running
+average of the latest ``AVERAGE_OVER``, so the page can draw SGD's noisy descent within an epoch.
+A ``speed`` (steps per second) spaces the steps out; while the run is slowed down or paused each
+step also keeps its nudges (:func:`digitnet.web.answers.wishes_answer`: each example's wishes for
+the outputs, their average, the cost before and after on that mini-batch). Before the first step
+the job lays a slice of the cost through its start (:func:`digitnet.views.landscape.start_slice`)
+and then records where the steps' weights are seen from it, at their real cost
+(:func:`digitnet.views.landscape.slice_point`).
+
 When the job ends having taken at least one mini-batch step (and not failed), its network is
 handed to ``on_finished``: the app keeps it as a *candidate* beside the served network; it is
 served only when someone adopts it.
@@ -22,9 +32,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
 from digitnet.train import Callback, EpochRecord, History, TrainConfig, train
+from digitnet.views.landscape import StartSlice, slice_point, start_slice
+from digitnet.web.answers import slice_answer, wishes_answer
 from digitnet.web.images import data_url, weight_grid
 
 log = logging.getLogger(__name__)
@@ -33,6 +47,21 @@ log = logging.getLogger(__name__)
 STATES = ("loading", "running", "paused", "finished", "stopped", "failed")
 #: How long pause and step wait for the run to come to rest before answering, in seconds.
 SETTLE_SECONDS = 10.0
+#: The running average of the mini-batch cost is the mean over this many latest mini-batches.
+AVERAGE_OVER = 20
+#: The landscape's examples (the first validation images, else the first training images), and
+#: its grid of SLICE_STEPS x SLICE_STEPS costs.
+SLICE_EXAMPLES = 200
+SLICE_STEPS = 13
+#: A network with more weights than this gets no landscape: its grid would hold up the start.
+MAX_SLICE_WEIGHTS = 250_000
+#: At full speed the costs are recorded every COST_EVERY steps and the path gets a point every
+#: PATH_EVERY steps (each takes a forward pass a step does not need); slowed down or paused, both
+#: at every step.
+COST_EVERY = 5
+PATH_EVERY = 25
+#: The path keeps at most this many points (the landscape says when it is full).
+MAX_PATH_POINTS = 5_000
 
 
 class Busy(DigitnetError):
@@ -73,11 +102,26 @@ class Job:
     ended: bool = False
     note: str = ""
     started: float = field(default_factory=time.time)
+    speed: float | None = None
+    clock0: float = field(default_factory=time.monotonic)
+    step_started: float = 0.0
+    next_step_at: float = 0.0
+    costs: list[dict[str, Any]] = field(default_factory=list)
+    slice: StartSlice | None = field(default=None, repr=False)
+    slice_note: str = ""
+    path: list[dict[str, Any]] = field(default_factory=list)
+    last_step: dict[str, Any] | None = None
+    class_names: tuple[str, ...] = ()
     cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     @property
     def done(self) -> bool:
         return self.state in ("finished", "stopped", "failed")
+
+    @property
+    def slow(self) -> bool:
+        """Slowed down or paused: each step keeps its nudges and a landscape point."""
+        return self.paused or self.speed is not None
 
     @property
     def shown_state(self) -> str:
@@ -105,6 +149,11 @@ class Job:
             "train_examples": self.train_examples,
             "records": [record_dict(r) for r in self.history.epochs],
             "progress": self.progress,
+            "steps_per_second": self.speed,
+            "batch_cost": self.costs[-1] if self.costs else None,
+            "landscape": self.slice is not None,
+            "landscape_note": self.slice_note,
+            "last_step": None if self.last_step is None else self.last_step["step"],
         }
 
 
@@ -136,6 +185,8 @@ class _JobCallback(Callback):
 
     def __init__(self, job: Job) -> None:
         self.job = job
+        self._cost: float | None = None  # the coming step's mini-batch cost, if measured
+        self._batch: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None
 
     @property  # type: ignore[override]
     def stop_requested(self) -> bool:
@@ -146,8 +197,52 @@ class _JobCallback(Callback):
         job.epoch, job.batches_per_epoch, job.batch_in_epoch = epoch, n_batches, 0
         self._gate()
 
+    def on_batch_start(self, epoch: int, i: int, X: np.ndarray, y: np.ndarray) -> None:
+        """The mini-batch's cost before its step; slowed down, its nudges too."""
+        job, net = self.job, self.job.net
+        self._cost, self._batch = None, None
+        if job.slow:
+            t = net.trace(X)  # one forward pass: the cost and every example's wishes
+            nudges = wishes_answer(net, t, y, job.class_names)
+            self._cost = nudges["cost_before"]
+            self._batch = (X.copy(), y.copy(), nudges)
+        elif (job.batches_done + 1) % COST_EVERY == 0:
+            self._cost = net.total_cost(X, y)
+
+    def _after_step(self, epoch: int, done: int) -> None:
+        """Record the step just taken: its cost, its nudges and its point on the landscape."""
+        job, net = self.job, self.job.net
+        step = job.batches_done + 1
+        if self._cost is not None:
+            latest = [c["cost"] for c in job.costs[-(AVERAGE_OVER - 1) :]] + [self._cost]
+            job.costs.append(
+                {"step": step, "epoch": epoch, "batch": done, "cost": self._cost,
+                 "average": float(np.mean(latest)),
+                 "seconds": round(job.step_started - job.clock0, 4)}
+            )  # fmt: skip
+        if self._batch is not None:
+            X, y, nudges = self._batch
+            after = net.total_cost(X, y)
+            job.last_step = {
+                **nudges,
+                "step": step,
+                "epoch": epoch,
+                "batch": done,
+                "lr": job.config.lr_at(epoch - 1),
+                "cost_after": after,
+                "cost_change": after - nudges["cost_before"],
+            }
+            self._batch = None
+        s = job.slice
+        if s is not None and (job.slow or step % PATH_EVERY == 0):
+            if len(job.path) < MAX_PATH_POINTS:
+                job.path.append(point_dict(step, slice_point(s, net)))
+            elif not job.slice_note:
+                job.slice_note = f"the path is full: it shows the first {MAX_PATH_POINTS:,} points"
+
     def on_batches(self, epoch: int, done: int, n_batches: int) -> None:
         job = self.job
+        self._after_step(epoch, done)
         with job.cond:
             job.batches_done += 1
             job.batch_in_epoch = done
@@ -166,18 +261,29 @@ class _JobCallback(Callback):
         self.job.add("epoch", record=record_dict(record), weights=weights_event(network))
 
     def _gate(self) -> None:
-        """Before a mini-batch: wait while paused without a credit; end the run if asked to."""
+        """Before a mini-batch: wait while paused without a credit, or until the speed allows
+        the next step; end the run if asked to."""
         job = self.job
         with job.cond:
-            while job.paused and job.credits == 0 and not job.stop_requested:
-                job.resting = True
-                job.cond.notify_all()
-                job.cond.wait()
+            while not job.stop_requested:
+                if job.paused:
+                    if job.credits > 0:
+                        job.credits -= 1
+                        break
+                    job.resting = True
+                    job.cond.notify_all()
+                    job.cond.wait()
+                    continue
+                wait = job.next_step_at - time.monotonic() if job.speed else 0.0
+                if wait <= 0:
+                    break
+                job.cond.wait(wait)  # woken early by a pause, a stop or a new speed
             job.resting = False
             if job.stop_requested:
                 raise _StopNow
-            if job.paused:
-                job.credits -= 1
+            job.step_started = time.monotonic()
+            if job.speed:
+                job.next_step_at = job.step_started + 1 / job.speed  # steps 1/speed apart
 
 
 class Trainer:
@@ -209,7 +315,14 @@ class Trainer:
         with self._lock:
             if self.job is not None and not self.job.done:
                 raise Busy(busy_message(self.job))
-            job = Job(self._next_id, settings, net, config, paused=bool(settings.get("paused")))
+            job = Job(
+                self._next_id,
+                settings,
+                net,
+                config,
+                paused=bool(settings.get("paused")),
+                speed=settings.get("steps_per_second"),
+            )
             self._next_id += 1
             self.job = job
             self._thread = threading.Thread(
@@ -241,6 +354,15 @@ class Trainer:
             job.cond.notify_all()
             if job.state == "running":
                 job.cond.wait_for(lambda: job.resting or job.ended, timeout)
+        return job
+
+    def set_speed(self, steps_per_second: float | None) -> Job:
+        """Space the running job's steps ``1 / steps_per_second`` apart (None: full speed)."""
+        job = self._live()
+        with job.cond:
+            job.speed = steps_per_second
+            job.next_step_at = time.monotonic() + (1 / steps_per_second if steps_per_second else 0)
+            job.cond.notify_all()
         return job
 
     def resume(self) -> Job:
@@ -279,6 +401,7 @@ class Trainer:
     def _run(self, job: Job) -> None:
         try:
             data = self.get_data(job.settings["dataset"])
+            self.lay_slice(job, data)
             if job.stop_requested:
                 self._set(job, "stopped", "stopped before the first mini-batch")
                 return
@@ -305,6 +428,26 @@ class Trainer:
                 job.resting = False
                 job.cond.notify_all()
             job.add("end", summary=job.summary())
+
+    @staticmethod
+    def lay_slice(job: Job, data: Any) -> None:
+        """Before the first step: the class names, and the landscape through the start."""
+        job.class_names = tuple(getattr(data, "class_names", ())) or tuple(
+            str(j) for j in range(job.net.sizes[-1])
+        )
+        if job.net.n_params > MAX_SLICE_WEIGHTS:
+            job.slice_note = (
+                f"no landscape for a network of {job.net.n_params:,} weights: it is drawn for "
+                f"at most {MAX_SLICE_WEIGHTS:,}"
+            )
+            return
+        with_val = len(getattr(data, "y_val", ())) > 0
+        X = data.X_val if with_val else data.X_train
+        y = data.y_val if with_val else data.y_train
+        job.slice = start_slice(
+            job.net, X[:SLICE_EXAMPLES], y[:SLICE_EXAMPLES], seed=job.config.seed, steps=SLICE_STEPS
+        )
+        job.path.append(point_dict(0, slice_point(job.slice, job.net)))
 
     @staticmethod
     def _outcome(job: Job, stopped: bool) -> tuple[str, str]:
@@ -343,6 +486,26 @@ class Trainer:
             callback=_JobCallback(job),
             history=job.history,
         )
+
+
+def point_dict(step: int, p: Any) -> dict[str, Any]:
+    """A landscape point for JSON: the weights after ``step`` steps seen from the slice."""
+    return {"step": step, **asdict(p)}
+
+
+def landscape_answer(job: Job, since: int = 0) -> dict[str, Any]:
+    """The run's landscape: the slice's grid (:func:`digitnet.web.answers.slice_answer`) and the
+    path's points from the ``since``-th on."""
+    if job.slice is None:
+        return {"job": job.id, "note": job.slice_note, "grid": None, "path": [], "points": 0}
+    n = len(job.path)  # the job's thread appends as this answer is made
+    return {
+        "job": job.id,
+        "note": job.slice_note,
+        "grid": slice_answer(job.slice),
+        "path": job.path[since:n],
+        "points": n,
+    }
 
 
 def busy_message(job: Job | None) -> str:

@@ -1,5 +1,7 @@
-"""The live-training room: start a run, stop, pause, step it one mini-batch at a time, watch
-its events, trace its network as it is now, and adopt the network it leaves.
+"""The live-training room: start a run, stop, pause, step it one mini-batch at a time, set its
+speed, watch its events (with every mini-batch's cost and its path on the landscape), see the
+nudges of its latest slow-motion step, trace its network as it is now, and adopt the network it
+leaves.
 
 A live run never replaces the served network by itself (see :mod:`digitnet.web.models`).
 """
@@ -11,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from digitnet.errors import DigitnetError
@@ -24,15 +26,23 @@ from digitnet.web.models import Models, Served, describe
 from digitnet.web.routes import image_of_async
 from digitnet.web.schemas import (
     AdoptRequest,
+    CostsAnswer,
     EmptyBody,
     ImageInput,
+    LandscapeAnswer,
     ModelInfo,
+    SpeedRequest,
+    StepNudges,
     TraceAnswer,
     TrainRequest,
     TrainStatus,
 )
 from digitnet.web.security import public
-from digitnet.web.training import Busy, Job, busy_message
+from digitnet.web.training import AVERAGE_OVER, Busy, Job, busy_message, landscape_answer
+
+#: ``since`` counts steps or points already seen; no run holds more than this many.
+MAX_SINCE = 10**9
+Since = Annotated[int, Query(ge=0, le=MAX_SINCE, description="skip this many already seen")]
 
 
 def router(models: Models) -> APIRouter:
@@ -112,6 +122,55 @@ def router(models: Models) -> APIRouter:
         return _control(models.trainer.step)
 
     @room.post(
+        "/api/train/speed",
+        responses=ERRORS,
+        summary="Slow motion: at most this many steps a second (null: full speed)",
+    )
+    def train_speed(body: SpeedRequest) -> TrainStatus:
+        return _control(lambda: models.trainer.set_speed(body.steps_per_second))
+
+    def _job() -> Job:
+        job = models.trainer.job
+        if job is None:
+            raise ApiError(404, "no training run has been started")
+        return job
+
+    @room.get(
+        "/api/train/costs",
+        responses=ERRORS,
+        summary="Every mini-batch's cost (before its step) and the running average",
+    )
+    def train_costs(since: Since = 0) -> CostsAnswer:
+        job = _job()
+        n = len(job.costs)  # the job's thread appends as this answer is made
+        return strict_json(
+            {"job": job.id, "average_over": AVERAGE_OVER, "costs": job.costs[since:n], "count": n}
+        )
+
+    @room.get(
+        "/api/train/landscape",
+        responses=ERRORS,
+        summary="The cost on a slice through the run's start, and the run's path on it",
+    )
+    def train_landscape(since: Since = 0) -> LandscapeAnswer:
+        return strict_json(landscape_answer(_job(), since))
+
+    @room.get(
+        "/api/train/nudges",
+        responses=ERRORS,
+        summary="The latest slow-motion step: each example's wishes, their average, the costs",
+    )
+    def train_nudges() -> StepNudges:
+        job = _job()
+        if job.last_step is None:
+            raise ApiError(
+                404,
+                "no step has been taken in slow motion yet: pause the run and step it, or set "
+                "a speed",
+            )
+        return strict_json(job.last_step)
+
+    @room.post(
         "/api/train/adopt",
         responses=ERRORS,
         summary="Serve the candidate: the network of the finished live run",
@@ -176,20 +235,40 @@ def _public_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _events(job: Job, request: Request) -> AsyncIterator[str]:
-    """Every event of ``job`` from its start, then new ones as they come, up to its "end"."""
-    sent, progress_seen = 0, -1
+    """Every event of ``job`` from its start, then new ones as they come, up to its "end".
+
+    A "progress" event carries the mini-batch costs and landscape points recorded since the
+    last one; those recorded before an epoch (or the end) are sent before its event."""
+    sent, progress_seen, costs_sent, path_sent = 0, -1, 0, 0
     yield _sse("status", _public_event({"summary": job.summary()})["summary"])
     while True:
         events = job.events
-        while sent < len(events):
+        n_events = len(events)  # read first: every cost recorded before these is seen below
+        n_costs, n_path = len(job.costs), len(job.path)
+        moved = job.progress_count != progress_seen or n_costs > costs_sent or n_path > path_sent
+        if moved and job.progress:
+            progress_seen = job.progress_count
+            costs, path = job.costs[costs_sent:n_costs], job.path[path_sent:n_path]
+            costs_sent, path_sent = n_costs, n_path
+            last = job.last_step
+            yield _sse(
+                "progress",
+                {
+                    "job": job.id,
+                    **job.progress,
+                    "state": job.shown_state,
+                    "costs": costs,
+                    "path": path,
+                    "last_step": None if last is None else last["step"],
+                    "steps_per_second": job.speed,
+                },
+            )
+        while sent < n_events:
             event = events[sent]
             sent += 1
             yield _sse(event["event"], _public_event(event))
             if event["event"] == "end":  # always the job's last event
                 return
-        if job.progress_count != progress_seen and job.progress:
-            progress_seen = job.progress_count
-            yield _sse("progress", {"job": job.id, **job.progress, "state": job.shown_state})
         if await request.is_disconnected():
             return
         await asyncio.sleep(0.1)

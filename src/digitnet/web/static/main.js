@@ -12,6 +12,8 @@ import { initExplore } from "./explore.js";
 import { initSettings } from "./settings.js";
 import { initTraining, showCandidate, trainState } from "./training.js";
 import { initLive } from "./live.js";
+import { initSlowMotion } from "./slowmo.js";
+import { initTeachBatch } from "./teach_batch.js";
 
 const DEFAULT_NOTE = () => `Draw one ${thing()}, large, in the middle. Mouse, pen or finger.`;
 
@@ -147,8 +149,10 @@ async function start() {
     $("model-desc").textContent = `cannot reach the server: ${err.message}`;
   }
   describeDiagram(null);
+  initSlowMotion();
   await initTraining();
   initLive();
+  initTeachBatch();
   forget();
   document.body.dataset.ready = "true";
 }

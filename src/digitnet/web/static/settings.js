@@ -1,11 +1,12 @@
 // The page's settings live in its URL (?hidden=16,16&lr=1.5&eta=0.5...), so a teacher can share a
 // setup: the training form's fields and the teaching step size. Changing a field rewrites the URL
-// (without reloading); opening such a URL fills the fields.
+// (without reloading); opening such a URL fills the fields. The speed (?speed=5 steps a second,
+// empty for full speed) is kept the same way.
 
 import { $ } from "./store.js";
 
 const FORM = "train-form";
-const EXTRA = { eta: "teach-eta" };
+const EXTRA = { eta: "teach-eta", speed: "train-speed" };
 
 function fields() {
   return [...$(FORM).elements].filter((e) => e.name && e.tagName !== "BUTTON");
@@ -23,7 +24,11 @@ export function applyUrl() {
     } else field.value = value;
   }
   for (const [name, id] of Object.entries(EXTRA)) {
-    if (params.has(name)) $(id).value = params.get(name);
+    if (!params.has(name)) continue;
+    const field = $(id), value = params.get(name);
+    if (field.tagName !== "SELECT" || [...field.options].some((o) => o.value === value)) {
+      field.value = value;
+    }
   }
   writeUrl();
 }
@@ -52,6 +57,7 @@ export function initSettings() {
   $(FORM).addEventListener("input", writeUrl);
   $(FORM).addEventListener("change", writeUrl);
   $(EXTRA.eta).addEventListener("input", writeUrl);
+  $(EXTRA.speed).addEventListener("change", writeUrl);
   $("train-link").addEventListener("click", async (event) => {
     event.preventDefault();
     const url = settingsUrl();

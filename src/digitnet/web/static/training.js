@@ -1,5 +1,5 @@
 // Train a new network live, TensorFlow Playground style: Start (or start paused), Pause/Resume,
-// Step one mini-batch, Stop. The curves, the first-layer weights and a few test images' answers
+// Step one mini-batch, Stop, and a speed (steps per second, or full speed) for slow motion. The curves, the first-layer weights and a few test images' answers
 // follow the run. A finished run is a *candidate*, shown beside the served network; it is served
 // only when someone presses "Use this network" (POST /api/train/adopt).
 
@@ -54,7 +54,24 @@ function settings() {
     dataset: form.dataset.value,
     train_examples: Number(form.train_examples.value),
     paused: form.paused.checked,
+    steps_per_second: speed(),
   };
+}
+
+/** The speed chosen: steps per second, or null for full speed. */
+function speed() {
+  const v = $("train-speed").value;
+  return v === "" ? null : Number(v);
+}
+
+async function setSpeed() {
+  if (!(run.status && run.status.running)) return;  // used when the next run starts
+  try {
+    const s = await api("/api/train/speed", { steps_per_second: speed() });
+    showStatus(s);
+  } catch (err) {
+    say(err.message);
+  }
 }
 
 function say(text) {
@@ -128,6 +145,7 @@ async function start(event) {
     const s = await api("/api/train", settings());
     run.records = [];
     run.job = s.job;
+    emit("train-started", s);
     drawCurves();
     showStatus(s);
     listen();
@@ -162,6 +180,7 @@ function listen() {
   events.addEventListener("status", (e) => {
     const s = data(e);
     run.job = s.job;
+    emit("train-followed", s);
     showStatus({ ...s, running: s.running !== undefined ? s.running : !["finished", "stopped", "failed"].includes(s.state) });
   });
   events.addEventListener("start", (e) => {
@@ -180,6 +199,7 @@ function listen() {
       s.paused = p.state === "paused";
     }
     showStatus(s);
+    emit("train-data", p);
     emit("train-progress", s);
   });
   events.addEventListener("epoch", (e) => {
@@ -312,6 +332,7 @@ export async function initTraining() {
     buttons(run.status);
   });
   $("train-stop").addEventListener("click", () => command("/api/train/stop"));
+  $("train-speed").addEventListener("change", setSpeed);
   $("adopt").addEventListener("click", adopt);
   drawCurves();
   try {

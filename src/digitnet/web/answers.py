@@ -1,4 +1,5 @@
-"""The web app's answers about a network and an image, as JSON-ready data.
+"""The web app's answers about a network and an image, as JSON-ready data (a neuron's as its
+response model, :class:`digitnet.web.schemas.NeuronAnswer`).
 
 Each is a pure function of a network, an image and its class names (the routes add the model's
 version): no request, no server state. Every answer comes from one forward trace,
@@ -21,7 +22,7 @@ from digitnet.network import Network, Trace
 from digitnet.views.diagram import Connection, diagram_selection
 from digitnet.views.landscape import StartSlice
 from digitnet.views.nudges import backprop_nudges, example_wishes
-from digitnet.web.schemas import IMAGE_SIDE
+from digitnet.web.schemas import IMAGE_SIDE, NeuronAnswer
 
 
 def floats(a: np.ndarray, digits: int = 4) -> list[float]:
@@ -71,7 +72,7 @@ def diagram_answer(net: Network, trace: Trace) -> dict[str, Any]:
             "layer": l,
             "size": net.sizes[l],
             "a": floats(trace.a[l][0]),
-            "z": None if trace.z[l] is None else floats(trace.z[l][0]),
+            "z": None if l == 0 else floats(trace.z_of(l)[0]),
             "shown": selection.shown[l],
             "scale": round(selection.scale[l], 4),
         }
@@ -127,7 +128,7 @@ def backprop_answer(
     names = class_names
     out = trace.output[0]
     j = int(np.argmax(out))
-    cost = float(net.cost.fn(trace.z[L], trace.a[L], np.array([y])))
+    cost = float(net.cost.fn(trace.z_of(L), trace.a[L], np.array([y])))
     return {
         "label": y,
         "label_name": names[y],
@@ -167,7 +168,7 @@ def step_answer(
         scratch.b[l] += (eta * nudges.minus_grad_b[l]).astype(net.dtype)
     before = net.predict_proba(x)[0]
     after = scratch.predict_proba(x)[0]
-    cost_before = float(net.cost.fn(trace.z[L], trace.a[L], ys))
+    cost_before = float(net.cost.fn(trace.z_of(L), trace.a[L], ys))
     cost_after = scratch.total_cost(net.as_input(x), ys)
     names = class_names
     change = float(after[y] - before[y])
@@ -197,28 +198,28 @@ def step_answer(
 
 def neuron_answer(
     net: Network, l: int, j: int, pixels: Sequence[float] | None, class_names: Sequence[str]
-) -> dict[str, Any]:
+) -> NeuronAnswer:
     """Neuron j of layer l (1..L): its incoming weights and bias, and with ``pixels`` (784
     numbers) its z and a for that image and the activations feeding it."""
     w = net.W[l - 1][j]  # (n_{l-1},): the weights into neuron j
-    answer: dict[str, Any] = {
-        "layer": l,
-        "index": j,
-        "label": class_names[j] if l == net.n_layers else None,
-        "activation": net.sigma_of(l).name,
-        "weights": floats(w),
-        "weights_shape": [IMAGE_SIDE, IMAGE_SIDE] if l == 1 else [1, len(w)],
-        "bias": round(float(net.b[l - 1][j]), 4),
-        "z": None,
-        "a": None,
-        "inputs": None,
-    }
+    z = a = inputs = None
     if pixels is not None:
         t = net.trace(np.asarray(pixels, np.float32))
-        answer["z"] = round(float(t.z[l][0, j]), 4)
-        answer["a"] = round(float(t.a[l][0, j]), 4)
-        answer["inputs"] = floats(t.a[l - 1][0])
-    return answer
+        z = round(float(t.z_of(l)[0, j]), 4)
+        a = round(float(t.a[l][0, j]), 4)
+        inputs = floats(t.a[l - 1][0])
+    return NeuronAnswer(
+        layer=l,
+        index=j,
+        label=class_names[j] if l == net.n_layers else None,
+        activation=net.sigma_of(l).name,
+        weights=floats(w),
+        weights_shape=[IMAGE_SIDE, IMAGE_SIDE] if l == 1 else [1, len(w)],
+        bias=round(float(net.b[l - 1][j]), 4),
+        z=z,
+        a=a,
+        inputs=inputs,
+    )
 
 
 def neuron_function_answer(

@@ -26,7 +26,7 @@ from digitnet.network import Network
 from digitnet.version import __version__
 from digitnet.views.diagram import MAX_CONNECTIONS, MAX_NEURONS
 from digitnet.web.api_errors import ApiError
-from digitnet.web.schemas import IMAGE_SIDE, MAX_ETA, N_INPUTS
+from digitnet.web.schemas import IMAGE_SIDE, MAX_ETA, N_INPUTS, TrainStatus
 from digitnet.web.security import public
 from digitnet.web.training import Job, Trainer, record_dict
 
@@ -257,7 +257,7 @@ class Models:
             self.candidate[0] = None
             return new
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> TrainStatus:
         """The live run's state, the candidate and the served network's version."""
         job = self.trainer.job
         with self.lock:
@@ -272,4 +272,4 @@ class Models:
             answer["message"] = public(answer["message"])
         answer["candidate"] = None if candidate is None else candidate.describe()
         answer["served_version"] = version
-        return strict_json(answer)
+        return TrainStatus.model_validate(strict_json(answer))

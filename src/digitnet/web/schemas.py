@@ -10,7 +10,7 @@ full speed); a mini-batch of test images for the teach panel has 2 to ``MAX_TEAC
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -61,7 +61,28 @@ PngText = Annotated[
 
 
 def _literal(names: tuple[str, ...] | list[str]) -> object:
-    return Literal.__getitem__(tuple(names))  # type: ignore[attr-defined]
+    return Literal.__getitem__(tuple(names))
+
+
+# The names a live run's settings accept, as Literals built from the registries (so OpenAPI lists
+# them and pydantic refuses any other). mypy cannot evaluate a Literal built at run time: to it
+# they are str, the type of every name they admit.
+if TYPE_CHECKING:
+    HiddenActivation: TypeAlias = str
+    OutputActivation: TypeAlias = str
+    CostName: TypeAlias = str
+    InitName: TypeAlias = str
+    OptimizerName: TypeAlias = str
+    ScheduleName: TypeAlias = str
+    DatasetName: TypeAlias = str
+else:
+    HiddenActivation = _literal(HIDDEN_ACTIVATIONS)
+    OutputActivation = _literal(list(ACTIVATIONS))
+    CostName = _literal(COST_NAMES)
+    InitName = _literal(INITS)
+    OptimizerName = _literal(OPTIMIZERS)
+    ScheduleName = _literal(SCHEDULES)
+    DatasetName = _literal(list(DATASETS))
 
 
 class ImageInput(BaseModel):
@@ -74,7 +95,7 @@ class ImageInput(BaseModel):
     )
 
     pixels: Pixels = None  # type: ignore[assignment]  # absent, not null: see oneOf
-    png: PngText = None  # type: ignore[assignment]
+    png: PngText = None  # type: ignore[assignment]  # absent, not null, as pixels
 
     @model_validator(mode="after")
     def _one_of(self) -> ImageInput:
@@ -115,7 +136,7 @@ class SpeedRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    steps_per_second: StepsPerSecond = Field(...)  # type: ignore[assignment]
+    steps_per_second: StepsPerSecond = Field(...)
 
 
 class BatchRequest(BaseModel):
@@ -158,16 +179,16 @@ class TrainRequest(BaseModel):
         max_length=MAX_HIDDEN_LAYERS,
         description="hidden layer sizes; the input (784) and output (10) layers are added",
     )
-    activation: _literal(HIDDEN_ACTIVATIONS) = "relu"  # type: ignore[valid-type]
-    output: _literal(list(ACTIVATIONS)) = "softmax"  # type: ignore[valid-type]
-    cost: _literal(COST_NAMES) = "cross-entropy"  # type: ignore[valid-type]
-    init: _literal(INITS) = "he"  # type: ignore[valid-type]
-    optimizer: _literal(OPTIMIZERS) = "momentum"  # type: ignore[valid-type]
-    schedule: _literal(SCHEDULES) = "constant"  # type: ignore[valid-type]
+    activation: HiddenActivation = "relu"
+    output: OutputActivation = "softmax"
+    cost: CostName = "cross-entropy"
+    init: InitName = "he"
+    optimizer: OptimizerName = "momentum"
+    schedule: ScheduleName = "constant"
     lr: float = Field(default=0.05, gt=0, le=100, allow_inf_nan=False, description="eta")
     batch_size: int = Field(default=64, ge=1, le=10_000)
     epochs: int = Field(default=3, ge=1, le=MAX_EPOCHS)
-    dataset: _literal(list(DATASETS)) = "mnist"  # type: ignore[valid-type]
+    dataset: DatasetName = "mnist"
     train_examples: int = Field(
         default=50_000,
         ge=100,

@@ -188,9 +188,15 @@ class _JobCallback(Callback):
         self._cost: float | None = None  # the coming step's mini-batch cost, if measured
         self._batch: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None
 
-    @property  # type: ignore[override]
+    @property
     def stop_requested(self) -> bool:
         return self.job.stop_requested
+
+    @stop_requested.setter
+    def stop_requested(self, value: bool) -> None:
+        with self.job.cond:
+            self.job.stop_requested = value
+            self.job.cond.notify_all()
 
     def on_epoch_start(self, epoch: int, n_batches: int) -> None:
         job = self.job

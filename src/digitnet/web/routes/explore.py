@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from digitnet.model_io import portable_source
 from digitnet.web.api_errors import ERRORS, ApiError
 from digitnet.web.models import Models
-from digitnet.web.schemas import TestImages
+from digitnet.web.schemas import TestImage, TestImages
 
 MAX_TEST_IMAGES = 60
 
@@ -32,27 +32,27 @@ def router(models: Models) -> APIRouter:
         wrong = np.flatnonzero(predicted != y)
         pool = wrong if mode == "mistakes" else np.arange(len(y))
         rng = np.random.default_rng(seed)
-        pick = rng.choice(pool, size=min(count, len(pool)), replace=False) if len(pool) else []
+        pick = rng.choice(pool, size=min(count, len(pool)), replace=False) if len(pool) else pool
         names = s.class_names
-        return {
-            "dataset": s.data.name,
-            "source": portable_source(s.data.source),
-            "total": len(y),
-            "mistakes": len(wrong),
-            "accuracy": round(1 - len(wrong) / len(y), 4),
-            "mode": mode,
-            "images": [
-                {
-                    "index": int(i),
-                    "label": int(y[i]),
-                    "label_name": names[int(y[i])],
-                    "prediction": int(predicted[i]),
-                    "prediction_name": names[int(predicted[i])],
-                    "confidence": round(float(confidence[i]), 4),
-                    "pixels": np.rint(s.data.X_test[i] * 255).astype(int).tolist(),
-                }
+        return TestImages(
+            dataset=s.data.name,
+            source=portable_source(s.data.source),
+            total=len(y),
+            mistakes=len(wrong),
+            accuracy=round(1 - len(wrong) / len(y), 4),
+            mode=mode,
+            images=[
+                TestImage(
+                    index=int(i),
+                    label=int(y[i]),
+                    label_name=names[int(y[i])],
+                    prediction=int(predicted[i]),
+                    prediction_name=names[int(predicted[i])],
+                    confidence=round(float(confidence[i]), 4),
+                    pixels=np.rint(s.data.X_test[i] * 255).astype(int).tolist(),
+                )
                 for i in pick
             ],
-        }
+        )
 
     return room

@@ -89,7 +89,7 @@ def router(models: Models) -> APIRouter:
             raise ApiError(409, str(err)) from None
         return models.status()
 
-    def _control(action: Callable[[], Job]) -> dict[str, Any]:
+    def _control(action: Callable[[], Job]) -> TrainStatus:
         try:
             action()
         except DigitnetError as err:
@@ -99,7 +99,8 @@ def router(models: Models) -> APIRouter:
     @room.post("/api/train/stop", responses=ERRORS, summary="Stop the live training run")
     def train_stop(body: Annotated[EmptyBody | None, Body()] = None) -> TrainStatus:
         answer = _control(models.trainer.stop)
-        return {**answer, "stopping": True}
+        answer.stopping = True
+        return answer
 
     @room.post(
         "/api/train/pause",

@@ -99,7 +99,7 @@ def router(models: Models) -> APIRouter:
         answer = neuron_function_answer(
             s.net, image_of(body), body.layer, body.index, body.bias, weight
         )
-        return {**answer, "model_version": s.version}
+        return NeuronFunctionAnswer.model_validate({**answer, "model_version": s.version})
 
     @room.get("/api/weights", responses=ERRORS, summary="The first layer's weights as images")
     def weights(

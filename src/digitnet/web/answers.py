@@ -13,7 +13,7 @@ a mini-batch's wishes before the averaging from :func:`digitnet.views.nudges.exa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -239,9 +239,21 @@ def neuron_function_answer(
     return {**info, "strongest_k": int(np.argmax(push))}
 
 
+class WishesDict(TypedDict):
+    """:func:`wishes_answer`: the fields of :class:`digitnet.web.schemas.Wishes`."""
+
+    size: int
+    class_names: list[str]
+    labels: list[int]
+    predictions: list[int]
+    wishes: list[list[float]]
+    average: list[float]
+    cost_before: float
+
+
 def wishes_answer(
     net: Network, trace: Trace, y: np.ndarray, class_names: Sequence[str]
-) -> dict[str, Any]:
+) -> WishesDict:
     """A mini-batch's wishes before the averaging, from its forward trace (``net.trace(X)``)
     and labels y (m,): row i is what example i alone wants of the outputs, -dC_i/da^(L)
     (:func:`digitnet.views.nudges.example_wishes`, as ``digitnet plot nudges`` draws them), and

@@ -59,6 +59,15 @@ PngText = Annotated[
     ),
 ]
 
+# A field that may be left out but is never null: the schema has Pixels (PngText), the value
+# is None when the field is absent.
+if TYPE_CHECKING:
+    OptionalPixels: TypeAlias = list[float] | None
+    OptionalPng: TypeAlias = str | None
+else:
+    OptionalPixels = Pixels
+    OptionalPng = PngText
+
 
 def _literal(names: tuple[str, ...] | list[str]) -> object:
     return Literal.__getitem__(tuple(names))
@@ -94,8 +103,8 @@ class ImageInput(BaseModel):
         json_schema_extra={"oneOf": [{"required": ["pixels"]}, {"required": ["png"]}]},
     )
 
-    pixels: Pixels = None  # type: ignore[assignment]  # absent, not null: see oneOf
-    png: PngText = None  # type: ignore[assignment]  # absent, not null, as pixels
+    pixels: OptionalPixels = None  # one of the two is given: see oneOf
+    png: OptionalPng = None
 
     @model_validator(mode="after")
     def _one_of(self) -> ImageInput:
@@ -166,7 +175,7 @@ class NeuronRequest(BaseModel):
 
     layer: int = Field(ge=1, le=100, description="layer l, 1..L (0 is the input, with no weights)")
     index: int = Field(ge=0, le=1_000_000, description="neuron j of that layer, from 0")
-    pixels: Pixels = None  # type: ignore[assignment]  # optional, but not null
+    pixels: OptionalPixels = None
 
 
 class TrainRequest(BaseModel):

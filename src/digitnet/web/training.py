@@ -30,15 +30,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
 from digitnet.train import Callback, EpochRecord, History, TrainConfig, train
-from digitnet.views.landscape import StartSlice, slice_point, start_slice
-from digitnet.web.answers import slice_answer, wishes_answer
+from digitnet.views.landscape import SlicePoint, StartSlice, slice_point, start_slice
+from digitnet.web.answers import WishesDict, slice_answer, wishes_answer
 from digitnet.web.images import data_url, weight_grid
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,39 @@ COST_EVERY = 5
 PATH_EVERY = 25
 #: The path keeps at most this many points (the landscape says when it is full).
 MAX_PATH_POINTS = 5_000
+
+
+class CostRecord(TypedDict):
+    """One mini-batch step's cost (:class:`digitnet.web.schemas.BatchCost`)."""
+
+    step: int
+    epoch: int
+    batch: int
+    cost: float
+    average: float
+    seconds: float
+
+
+class StepRecord(WishesDict):
+    """A step taken in slow motion, with its nudges (:class:`digitnet.web.schemas.StepNudges`)."""
+
+    step: int
+    epoch: int
+    batch: int
+    lr: float
+    cost_after: float
+    cost_change: float
+
+
+class PathRecord(TypedDict):
+    """A point of the run's path on the landscape (:class:`digitnet.web.schemas.PathPoint`)."""
+
+    step: int
+    alpha: float
+    beta: float
+    cost: float
+    slice_cost: float
+    off_plane: float
 
 
 class Busy(DigitnetError):
@@ -106,11 +139,11 @@ class Job:
     clock0: float = field(default_factory=time.monotonic)
     step_started: float = 0.0
     next_step_at: float = 0.0
-    costs: list[dict[str, Any]] = field(default_factory=list)
+    costs: list[CostRecord] = field(default_factory=list)
     slice: StartSlice | None = field(default=None, repr=False)
     slice_note: str = ""
-    path: list[dict[str, Any]] = field(default_factory=list)
-    last_step: dict[str, Any] | None = None
+    path: list[PathRecord] = field(default_factory=list)
+    last_step: StepRecord | None = None
     class_names: tuple[str, ...] = ()
     cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
@@ -186,7 +219,7 @@ class _JobCallback(Callback):
     def __init__(self, job: Job) -> None:
         self.job = job
         self._cost: float | None = None  # the coming step's mini-batch cost, if measured
-        self._batch: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None
+        self._batch: tuple[np.ndarray, np.ndarray, WishesDict] | None = None
 
     @property
     def stop_requested(self) -> bool:
@@ -494,9 +527,10 @@ class Trainer:
         )
 
 
-def point_dict(step: int, p: Any) -> dict[str, Any]:
+def point_dict(step: int, p: SlicePoint) -> PathRecord:
     """A landscape point for JSON: the weights after ``step`` steps seen from the slice."""
-    return {"step": step, **asdict(p)}
+    return {"step": step, "alpha": p.alpha, "beta": p.beta, "cost": p.cost,
+            "slice_cost": p.slice_cost, "off_plane": p.off_plane}  # fmt: skip
 
 
 def landscape_answer(job: Job, since: int = 0) -> dict[str, Any]:

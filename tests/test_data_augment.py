@@ -252,4 +252,4 @@ def test_training_builds_the_compiled_resampling_before_its_first_epoch(monkeypa
     config = TrainConfig(epochs=1, batch_size=50, lr=0.1, augment=FULL)
     history = train(net, data.X_train[:100], data.y_train[:100], config)
     assert len(calls) >= 1 and compiled._KERNEL  # built before the loop
-    assert history.compile_seconds >= 0 and math.isfinite(history.compile_seconds)  # recorded
+    assert isinstance(history.compile_seconds, float) and math.isfinite(history.compile_seconds)

@@ -8,6 +8,7 @@ a candidate and is served only when adopted; at most ``MAX_LIVE_MODELS`` files a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from test_web_api import assert_error, events_of, local
-from web_helpers import trained_network
+from web_helpers import live_app, train_status, trained_network, wait_for_status
 
 from digitnet.network import Network
 from digitnet.train import Callback, TrainConfig, train
@@ -31,12 +32,9 @@ def net(mnist) -> Network:
 
 
 @pytest.fixture
-def app(net: Network, mnist, tmp_path: Path) -> Any:
-    app = create_app(net, None, mnist, save_dir=tmp_path / "live")
-    yield app
-    if app.state.trainer.running:
-        app.state.trainer.stop()
-    app.state.trainer.wait(30)
+def app(net: Network, mnist, tmp_path: Path) -> Iterator[Any]:
+    with live_app(net, mnist, tmp_path / "live") as app:
+        yield app
 
 
 @pytest.fixture
@@ -45,18 +43,11 @@ def client(app: Any):
         yield c
 
 
-def status(c: TestClient) -> dict[str, Any]:
-    return c.get("/api/train/status").json()
+status = train_status
 
 
 def wait_for(c: TestClient, test: Any, seconds: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        s = status(c)
-        if test(s):
-            return s
-        time.sleep(0.02)
-    raise AssertionError(f"timed out: {status(c)}")
+    return wait_for_status(c, test, seconds)
 
 
 class _FirstBatchOnly(Callback):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from test_web_api import assert_error, events_of, local
-from web_helpers import trained_network
+from web_helpers import live_app, train_status, trained_network, wait_for_status
 
 from digitnet.network import Network
 from digitnet.train import Callback, TrainConfig, train
 from digitnet.views.landscape import slice_point, start_slice
 from digitnet.views.nudges import example_wishes
-from digitnet.web import create_app
 from digitnet.web.training import AVERAGE_OVER, COST_EVERY, PATH_EVERY, SLICE_EXAMPLES
 
 # 1,000 images in mini-batches of 50: 20 steps an epoch
@@ -36,12 +35,9 @@ def net(mnist) -> Network:
 
 
 @pytest.fixture
-def app(net: Network, mnist, tmp_path: Path) -> Any:
-    app = create_app(net, None, mnist, save_dir=tmp_path / "live")
-    yield app
-    if app.state.trainer.running:
-        app.state.trainer.stop()
-    app.state.trainer.wait(30)
+def app(net: Network, mnist, tmp_path: Path) -> Iterator[Any]:
+    with live_app(net, mnist, tmp_path / "live") as app:
+        yield app
 
 
 @pytest.fixture
@@ -50,18 +46,11 @@ def client(app: Any):
         yield c
 
 
-def status(c: TestClient) -> dict[str, Any]:
-    return c.get("/api/train/status").json()
+status = train_status
 
 
 def wait_for(c: TestClient, test: Any, seconds: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        s = status(c)
-        if test(s):
-            return s
-        time.sleep(0.02)
-    raise AssertionError(f"timed out: {status(c)}")
+    return wait_for_status(c, test, seconds)
 
 
 def start_paused(c: TestClient, **settings: Any) -> dict[str, Any]:

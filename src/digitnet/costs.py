@@ -5,8 +5,10 @@ as integers. Each cost, like Nielsen's, has its value ``fn`` (averaged over the 
 in the lessons) and its output error ``delta`` = dC/dz^(L), the first backprop equation.
 Labels become one-hot vectors only here, in :func:`one_hot`.
 
-The quadratic cost also takes the desired outputs themselves: ``y`` a float array ``(n, n_L)``,
-any real numbers (a regressor's targets). The cross-entropy costs take integer labels only.
+Every cost also takes the desired outputs themselves: ``y`` a float array ``(n, n_L)``. For the
+quadratic cost they may be any real numbers (a regressor's targets); for the cross-entropy costs
+they are target probabilities (each row of a softmax's sums to 1), as label smoothing and mixup
+(:mod:`digitnet.soft_targets`) make them. A one-hot row gives the same cost as its label.
 """
 
 from __future__ import annotations
@@ -42,6 +44,21 @@ def _a_minus_y(a: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> n
 def _copy_into(out: np.ndarray, a: np.ndarray) -> np.ndarray:
     np.copyto(out, a)
     return out
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """ln a for a = softmax(z) (n, n_L), exact where a rounds to 0."""
+    zmax = z.max(axis=1, keepdims=True)
+    return z - zmax - np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))
+
+
+def _sigmoid_cross_entropy(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each example's sum_j -[y_j ln a_j + (1 - y_j) ln(1 - a_j)] for a = sigmoid(z) (n,),
+    written as sum_j softplus(z_j) - y_j z_j (ln(1 - a) = -softplus(z), ln a = z - softplus(z))."""
+    softplus = np.logaddexp(0, z).sum(axis=1)
+    if y.ndim == 2:
+        return softplus - np.einsum("ij,ij->i", y, z)
+    return softplus - z[np.arange(len(y)), y]
 
 
 class Cost(Protocol):
@@ -114,17 +131,20 @@ class SoftmaxCrossEntropy:
     name: str = "cross-entropy"
 
     def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
-        zmax = z.max(axis=1, keepdims=True)
-        log_a = z - zmax - np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))  # log-softmax
+        log_a = _log_softmax(z)
+        if y.ndim == 2:  # target probabilities: C = -(1/n) sum_x sum_j y_j ln a_j
+            return float(-np.einsum("ij,ij->", y, log_a) / len(a))
         return float(-log_a[np.arange(len(y)), y].sum() / len(a))
 
     def each(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        z = z.astype(np.float64)
-        zmax = z.max(axis=1, keepdims=True)
-        log_a = z - zmax - np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))
+        log_a = _log_softmax(z.astype(np.float64))
+        if y.ndim == 2:
+            return -np.einsum("ij,ij->i", y.astype(np.float64), log_a)
         return -log_a[np.arange(len(y)), y]
 
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if y.ndim == 2:
+            return -y / (a * len(a))
         g = np.zeros_like(a)
         rows = np.arange(len(y))
         g[rows, y] = -1 / (a[rows, y] * len(a))
@@ -154,13 +174,10 @@ class SigmoidCrossEntropy:
     name: str = "cross-entropy"
 
     def fn(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
-        rows = np.arange(len(y))
-        total = np.logaddexp(0, z).sum() - z[rows, y].sum()  # sum of -ln(1-a_j) - [y] z_j
-        return float(total / len(a))
+        return float(_sigmoid_cross_entropy(z, y).sum() / len(a))
 
     def each(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        z = z.astype(np.float64)
-        return np.logaddexp(0, z).sum(axis=1) - z[np.arange(len(y)), y]
+        return _sigmoid_cross_entropy(z.astype(np.float64), y)
 
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         return _a_minus_y(a, y) / (a * (1 - a) * len(a))

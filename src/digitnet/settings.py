@@ -35,6 +35,10 @@ class TrainConfig:
     ``average`` is beta of weight averaging (:mod:`digitnet.averaging`): with it, the running
     average of the weights over about the last 1 / (1 - beta) steps is the network that is
     measured and kept; 0 keeps the last weights.
+    ``label_smoothing`` is epsilon: each step asks for (1 - epsilon) on the right class and
+    epsilon / K spread over all K, instead of a one-hot vector. ``mixup`` is alpha: each step
+    trains on the mini-batch blended with a shuffled copy of itself, inputs and targets alike,
+    by a lambda ~ Beta(alpha, alpha) (:mod:`digitnet.soft_targets`); 0 turns either off.
     ``engine`` computes each step: ``"fast"`` (:mod:`digitnet.engine`, the default) or
     ``"reference"`` (the plain NumPy of :mod:`digitnet.network`); both take the same steps.
     """
@@ -52,6 +56,8 @@ class TrainConfig:
     patience: int | None = None
     augment: Any = None
     average: float = 0.0
+    label_smoothing: float = 0.0
+    mixup: float = 0.0
     seed: int = 0
     monitor: int = 10_000
     engine: str = "fast"
@@ -70,6 +76,12 @@ class TrainConfig:
             ),
             ("dropout", 0 <= self.dropout < 1, "must be in [0, 1)"),
             ("average", 0 <= self.average < 1, "must be in [0, 1)"),
+            ("label_smoothing", 0 <= self.label_smoothing < 1, "must be in [0, 1)"),
+            (
+                "mixup",
+                math.isfinite(self.mixup) and self.mixup >= 0,
+                "must be a finite number >= 0",
+            ),
             ("step_every", self.step_every >= 1, "must be at least 1"),
             ("step_factor", 0 < self.step_factor <= 1, "must be in (0, 1]"),
             ("patience", self.patience is None or self.patience >= 1, "must be at least 1"),

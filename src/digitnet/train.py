@@ -23,6 +23,7 @@ from digitnet.engine.dropout import draw_masks
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
 from digitnet.settings import TrainConfig
+from digitnet.soft_targets import SoftTargets
 from digitnet.step_rules import make_optimizer
 from digitnet.training_parts import (
     Callback,
@@ -162,6 +163,11 @@ class TrainingRun:
             state.capture(self.rng, self._step, None, self.average)
         self.early_stopping = EarlyStopping(config.patience, watching=len(data.X_val) > 0)
         self.early_stopping.replay(history, net, state)
+        self.soft_targets = None
+        if config.label_smoothing or config.mixup:
+            self.soft_targets = SoftTargets(
+                net.sizes[-1], bs, config.label_smoothing, config.mixup, net.dtype
+            )
         self.augment = config.augment if getattr(config.augment, "enabled", True) else None
         if self.augment is not None:
             from digitnet.data.augment import prepare
@@ -188,6 +194,8 @@ class TrainingRun:
 
     def step(self, X: np.ndarray, y: np.ndarray, lr: float) -> None:
         """One step of the run's engine on the batch (X, y), then the average's update."""
+        if self.soft_targets is not None:  # labels become target probabilities
+            X, y = self.soft_targets(X, y, self.rng)
         if self.sample_weight is None:
             self._step(X, y, lr, self.rng)
         else:  # w_x m / sum w: the cost's 1/m average becomes the weighted one

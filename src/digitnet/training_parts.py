@@ -211,6 +211,11 @@ class Splits:
             )
         if config.patience is not None and y_train.ndim == 2:
             raise DigitnetError("patience (early stopping) watches accuracy, which targets lack")
+        if (config.label_smoothing or config.mixup) and y_train.ndim == 2:
+            raise DigitnetError(
+                "label_smoothing and mixup make their targets from integer labels, "
+                "not from desired outputs"
+            )
         X_train = net.as_input(X_train)
         if y_train.ndim == 2:  # desired outputs, in the network's dtype as a - y needs them
             y_train = y_train.astype(net.dtype, copy=False)

@@ -58,6 +58,18 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
         help="keep a running average of the weights over about 1/(1-BETA) steps "
         "(e.g. 0.995) and use it as the network",
     )
+    g.add_argument(
+        "--label-smoothing",
+        type=finite_float,
+        metavar="EPSILON",
+        help="train towards 1 - EPSILON on the right class and EPSILON/K on all K (e.g. 0.1)",
+    )
+    g.add_argument(
+        "--mixup",
+        type=finite_float,
+        metavar="ALPHA",
+        help="train on pairs of examples blended by lambda ~ Beta(ALPHA, ALPHA) (e.g. 0.2)",
+    )
     g.add_argument("--patience", type=positive_int, help="early stopping on validation accuracy")
     g.add_argument(
         "--augment", help="e.g. 'translate=2,rotate=10,elastic=34', 'flip,erase=0.5' or 'none'"

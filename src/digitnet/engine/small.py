@@ -37,6 +37,8 @@ def unsupported(net: Network, config: TrainConfig, batch_size: int, real_targets
         return f"the {config.optimizer} optimizer"
     if config.dropout:
         return "dropout"
+    if config.label_smoothing or config.mixup:
+        return "soft targets (label smoothing or mixup)"
     if batch_size > LARGEST_BATCH or any(batch_size * W.size >= ONE_THREAD_WORK for W in net.W):
         return "products big enough for BLAS threads"
     if net.output == "softmax" and net.cost.name != "cross-entropy":

@@ -53,6 +53,8 @@ PARAMETERS: dict[str, Parameter] = {
     "weight_decay": Parameter("training", "weight_decay", "float"),
     "dropout": Parameter("training", "dropout", "float"),
     "average": Parameter("training", "average", "float"),
+    "label_smoothing": Parameter("training", "label_smoothing", "float"),
+    "mixup": Parameter("training", "mixup", "float"),
     "step_factor": Parameter("training", "step_factor", "float"),
     "epochs": Parameter("training", "epochs", "int"),
     "batch_size": Parameter("training", "batch_size", "int"),

@@ -129,6 +129,22 @@ def test_the_classifier_trains_exactly_what_network_and_train_train(digits):
     assert clf.loss_curve_[1] == pytest.approx(net.total_cost(X, y), rel=1e-5)
 
 
+def test_label_smoothing_and_mixup_train_what_train_trains(digits):
+    X, y, _, _ = digits
+    params = dict(hidden_layer_sizes=(32,), solver="sgd", nesterovs_momentum=False, alpha=0.0,
+                  batch_size=50, learning_rate_init=0.05, max_iter=2, tol=None)  # fmt: skip
+    clf = DigitnetClassifier(**params, label_smoothing=0.1, mixup=0.2, random_state=4).fit(X, y)
+    assert "label_smoothing" in clf.get_params() and "mixup" in clf.get_params()
+    net = Network([784, 32, 10], activation="relu", output="softmax", cost="cross-entropy",
+                  init="xavier", seed=4, dtype="float32")  # fmt: skip
+    config = TrainConfig(epochs=2, batch_size=50, lr=0.05, optimizer="momentum",
+                         label_smoothing=0.1, mixup=0.2, seed=4)  # fmt: skip
+    train(net, X, y, config)
+    np.testing.assert_array_equal(clf.network_.parameter_vector(), net.parameter_vector())
+    plain = DigitnetClassifier(**params, random_state=4).fit(X, y)
+    assert not np.array_equal(plain.network_.parameter_vector(), net.parameter_vector())
+
+
 def test_a_pipeline_a_grid_search_and_cross_validation_on_mnist(digits):
     X, y, X_test, y_test = digits
     lessons = dict(LESSONS, epochs=5)
@@ -362,6 +378,8 @@ def test_the_regressor_beside_mlpregressor_on_diabetes():
         (dict(epochs=2.5), "epochs must be a whole number"),
         (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
         (dict(average=1.0), r"average must be in \[0, 1\)"),
+        (dict(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\)"),
+        (dict(mixup=-0.5), "mixup must be a finite number >= 0"),
         (dict(hidden_layer_sizes=(16, 0)), "hidden_layer_sizes must be positive whole numbers"),
         (dict(early_stopping=True, validation_fraction=1.0), "validation_fraction must be in"),
         (dict(epochs=5, max_iter=6), "epochs=5 and max_iter=6 name one setting"),

@@ -288,6 +288,8 @@ class _DigitnetEstimator(BaseEstimator):
         verbose: bool = False,
         warm_start: bool = False,
         engine: str = "fast",
+        label_smoothing: float = 0.0,
+        mixup: float = 0.0,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -317,6 +319,8 @@ class _DigitnetEstimator(BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.engine = engine
+        self.label_smoothing = label_smoothing
+        self.mixup = mixup
 
     # -- the parts a subclass gives ---------------------------------------------------------
     _y_numeric = False  # the regressor's targets are numbers
@@ -402,6 +406,8 @@ class _DigitnetEstimator(BaseEstimator):
             dropout=self.dropout,
             schedule=self.schedule,
             average=float(self.average),
+            label_smoothing=float(self.label_smoothing),
+            mixup=float(self.mixup),
             seed=seed,
             monitor=monitor,
             engine=self.engine,
@@ -565,8 +571,8 @@ class DigitnetClassifier(ClassifierMixin, _DigitnetEstimator):
       ``early_stopping``, on the accuracy on ``validation_fraction`` of the training data
       (stratified), whose best weights are kept; ``tol=None`` trains every epoch;
     - ``momentum``, ``dropout``, ``schedule`` (constant, step, cosine), ``average`` (weight
-      averaging's beta, 0 for none), ``engine`` (fast or reference): as in
-      :class:`digitnet.TrainConfig`;
+      averaging's beta, 0 for none), ``engine`` (fast or reference), ``label_smoothing``
+      (epsilon) and ``mixup`` (alpha), 0 for none: as in :class:`digitnet.TrainConfig`;
     - ``random_state``: a whole number is digitnet's seed itself (initial weights, data order,
       dropout), None or a ``RandomState`` draws one;
     - ``verbose``: print one line per epoch; ``warm_start``: ``fit`` goes on training the fitted
@@ -657,10 +663,11 @@ class DigitnetRegressor(RegressorMixin, _DigitnetEstimator):
     trained on the lessons' quadratic cost C = (1/n) sum_x sum_j (a_j - y_j)^2 (which is
     2 n_outputs times ``MLPRegressor``'s squared loss, so ``tol`` means a smaller change).
 
-    The parameters and attributes are :class:`DigitnetClassifier`'s, with ``MLPRegressor``'s
-    defaults; here ``output`` is ``"identity"`` (any activation works: ``"sigmoid"`` for
-    targets in (0, 1)) and ``cost`` ``"quadratic"``. y is (n,) or (n, n_outputs);
-    ``predict`` answers in the same shape. ``validation_scores_`` are R^2.
+    The parameters and attributes are :class:`DigitnetClassifier`'s but for ``label_smoothing``
+    and ``mixup`` (they make targets from class labels), with ``MLPRegressor``'s defaults; here
+    ``output`` is ``"identity"`` (any activation works: ``"sigmoid"`` for targets in (0, 1)) and
+    ``cost`` ``"quadratic"``. y is (n,) or (n, n_outputs); ``predict`` answers in the same
+    shape. ``validation_scores_`` are R^2.
     """
 
     def __init__(

@@ -45,7 +45,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("settings", ("digitnet.settings", "digitnet.presets", "digitnet.advice")),
     ("engine", ("digitnet.engine",)),
-    ("training", ("digitnet.train", "digitnet.training_parts", "digitnet.averaging")),
+    (
+        "training",
+        (
+            "digitnet.train",
+            "digitnet.training_parts",
+            "digitnet.averaging",
+            "digitnet.soft_targets",
+        ),
+    ),
     (
         "formats",
         ("digitnet.model_io", "digitnet.model_schema", "digitnet.onnx_io", "digitnet.sklearn"),

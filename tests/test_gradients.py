@@ -143,7 +143,14 @@ def test_the_quadratic_cost_of_desired_outputs_matches_finite_differences_and_py
     C = (1/n) sum (a_j - y_j)^2 and its gradient, for every output activation."""
     net, X, _ = make_case(hidden, output, "quadratic", [6, 5, 4, 3], seed=2)
     y = np.random.default_rng(3).normal(size=(len(X), 3))
-    C_torch, expected = torch_gradients(net, X, y)
+    assert_gradients_agree(net, X, y, *torch_gradients(net, X, y))
+
+
+def assert_gradients_agree(
+    net: Network, X: np.ndarray, y: np.ndarray, C_torch: float, expected: list[np.ndarray]
+) -> None:
+    """The cost and backprop's gradient (the reference's and the engine's) against PyTorch's
+    cost and autograd gradient ``expected``, and against finite differences."""
     assert net.total_cost(X, y) == pytest.approx(C_torch, rel=1e-12)
     bp = backprop_list(net, X, y)
     for g_bp, g_torch in zip(bp, expected, strict=True):

@@ -8,12 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from test_gradients import backprop_list, finite_differences, relative_error
+from test_gradients import assert_gradients_agree
 from test_training import blobs
 
-from digitnet.engine import step as engine
 from digitnet.engine.small import unsupported
-from digitnet.engine.workspace import Workspace
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
 from digitnet.soft_targets import SoftTargets
@@ -62,18 +60,7 @@ def test_the_cost_of_soft_targets_and_its_gradient_match_pytorch_and_finite_diff
     net, X, labels = case(output, cost)
     X, Y = SoftTargets(4, len(X), smoothing, mixup, np.float64)(X, labels, np.random.default_rng(1))
     assert not np.array_equal(Y, np.eye(4)[labels])
-    C_torch, expected = torch_cost(net, X, Y)
-    assert net.total_cost(X, Y) == pytest.approx(C_torch, rel=1e-12)
-    bp = backprop_list(net, X, Y)
-    for g_bp, g_torch in zip(bp, expected, strict=True):
-        np.testing.assert_allclose(g_bp, g_torch, rtol=1e-9, atol=1e-15)
-    for layer, (g_bp, g_fd) in enumerate(zip(bp, finite_differences(net, X, Y), strict=True)):
-        assert relative_error(g_bp, g_fd) < 1e-6, f"parameter array {layer}"
-    ws = Workspace(net, len(X))
-    g = engine.backprop(net, engine.trace(net, X, ws, 0.0, None), Y, ws)
-    engine_list = [p for pair in zip(g.W, g.b, strict=True) for p in pair]
-    for g_engine, g_ref in zip(engine_list, bp, strict=True):
-        np.testing.assert_allclose(g_engine, g_ref, rtol=1e-10, atol=1e-14)
+    assert_gradients_agree(net, X, Y, *torch_cost(net, X, Y))
 
 
 def test_smoothed_labels_cost_what_pytorch_s_label_smoothing_costs():

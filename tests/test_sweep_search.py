@@ -185,6 +185,46 @@ def test_train_run_prunes_below_the_median_and_not_above(env, monkeypatch):
     assert last["status"] == "finished" and last["epochs"] == 2
 
 
+def test_a_training_run_reads_the_medians_recorded_while_it_trains(env, tmp_path, monkeypatch):
+    """On a worker, a run handed out with medians it passes (0) is pruned by the ones published
+    on the scheduler meanwhile (1.0), and runs on when those let it; outside a worker, with no
+    scheduler to ask, the medians it was handed out with decide."""
+    from distributed import Client
+    from sweep_helpers import DaskCluster
+
+    from digitnet.cli import build_parser
+    from digitnet.commands.sweep import plan_from_args
+    from digitnet.data import load
+    from digitnet.sweep.cluster import Packed, SharedMedians, train_run
+
+    monkeypatch.setenv("DIGITNET_DATA", env["DIGITNET_DATA"])
+    _, _, (spec,) = plan_from_args(build_parser().parse_args(["sweep", "run", *TINY]))
+    data = load("mnist")
+    cluster = DaskCluster(tmp_path, env)
+    try:
+        cluster.up(workers=1)
+        with Client(cluster.address, timeout=30, set_as_default=False) as client:
+            shared = SharedMedians(client)
+            sent = client.scatter(Packed.of(data))
+
+            def run(key: str) -> dict:
+                future = client.submit(train_run, spec.recipe, sent, False, prune_below=[0.0],
+                                       medians=shared.name, key=key)  # fmt: skip
+                return future.result(timeout=120)
+
+            shared.publish([1.0])
+            pruned = run("run-live-high")
+            assert pruned["status"] == "pruned" and pruned["epochs"] == 1
+            assert "recorded by then (100.00%)" in pruned["message"]
+            shared.publish([0.0])
+            assert run("run-live-low")["status"] == "finished"
+            shared.delete()
+    finally:
+        cluster.stop()
+    alone = train_run(spec.recipe, data, prune_below=[1.0], medians="no-such-variable")
+    assert alone["status"] == "pruned" and alone["epochs"] == 1
+
+
 # -- show and plot: validation first, no line between unrelated points ---------------------------
 def _row(lr: float, batch_size: int, val: float, test: float, status: str = "finished") -> dict:
     return {

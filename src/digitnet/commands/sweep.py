@@ -395,6 +395,10 @@ def _execute(
     recorded = (
         [r for r in store.read(db).runs if r["status"] != "pruned"] if args.prune != "none" else []
     )
+    # the medians by epoch as runs train: on the scheduler, brought up to date as runs finish
+    shared = cluster.SharedMedians(client) if args.prune != "none" else None
+    if shared is not None:
+        shared.publish(search.epoch_medians(recorded))
     keys: dict[str, str] = {}  # run id -> the Dask key it runs as
 
     def started(spec: RunSpec, key: str) -> None:
@@ -421,8 +425,9 @@ def _execute(
         store.insert(conn, row, keys.pop(spec.id, None))
         if searcher is not None:
             searcher.tell(spec, result)
-        if args.prune != "none" and result["status"] != "pruned":
+        if shared is not None and result["status"] != "pruned":
             recorded.append(row)
+            shared.publish(search.epoch_medians(recorded))
         counts["diverged"] += result["status"] == "diverged"
         counts["pruned"] += result["status"] == "pruned"
         bar.update(1)
@@ -441,8 +446,13 @@ def _execute(
                 started=started,
                 more=searcher.ask if searcher is not None else None,
                 options=(
-                    (lambda spec: {"prune_below": search.epoch_medians(recorded)})
-                    if args.prune != "none"
+                    (
+                        lambda spec: {
+                            "prune_below": search.epoch_medians(recorded),
+                            "medians": shared.name,
+                        }
+                    )
+                    if shared is not None
                     else None
                 ),
             )
@@ -452,6 +462,8 @@ def _execute(
             return 130
         finally:
             bar.close()
+            if shared is not None:
+                shared.delete()
     seconds = time.perf_counter() - start
     notes = [f"{counts[k]} {k}" for k in ("diverged", "pruned") if counts[k]]
     diverged = f" ({', '.join(notes)})" if notes else ""

@@ -409,12 +409,18 @@ class StopWhenCancelled(Callback):
 
     With ``prune_below`` (the median validation accuracy of other runs at each epoch, index 0
     for epoch 1) it also ends training after an epoch, short of the last, whose validation
-    accuracy is below that epoch's median, and sets ``pruned``.
+    accuracy is below that epoch's median, and sets ``pruned``. With ``medians`` (the name of
+    the sweep's :class:`SharedMedians`) it reads the medians afresh after every epoch, so that
+    runs recorded while this one trains count too; ``prune_below`` is then the fallback, should
+    the scheduler not answer.
 
     Setting ``stop_requested`` (as :class:`~digitnet.tracking.Callbacks` does) ends training too."""
 
-    def __init__(self, prune_below: list[float] | None = None, epochs: int = 0) -> None:
+    def __init__(
+        self, prune_below: list[float] | None = None, epochs: int = 0, medians: str | None = None
+    ) -> None:
         self.prune_below, self.epochs, self.pruned = prune_below or [], epochs, False
+        self.medians = medians
         self._asked = False
         self._task: tuple[Worker, Key] | None = None  # the worker and this run's Dask key
         try:
@@ -427,6 +433,8 @@ class StopWhenCancelled(Callback):
 
     def on_epoch_end(self, record: Any, network: Any) -> None:
         epoch, accuracy = record.epoch, record.validation_accuracy
+        if self.medians is not None and epoch < self.epochs:
+            self.prune_below = SharedMedians.read(self.medians, self.prune_below)
         if epoch < self.epochs and epoch <= len(self.prune_below):
             if math.isfinite(accuracy) and accuracy < self.prune_below[epoch - 1]:
                 self.pruned = True
@@ -444,6 +452,41 @@ class StopWhenCancelled(Callback):
     @stop_requested.setter
     def stop_requested(self, value: bool) -> None:
         self._asked = value
+
+
+class SharedMedians:
+    """The pruner's medians of validation accuracy by epoch, kept on the scheduler as a Dask
+    ``Variable`` named ``name``: the driver publishes them each time it records a run, and a run
+    in training reads them after each epoch (:class:`StopWhenCancelled`)."""
+
+    READ_TIMEOUT = 10.0  # seconds a worker waits for the scheduler before it keeps what it has
+
+    def __init__(self, client: Client, name: str | None = None) -> None:
+        distributed = import_distributed()
+        self.name = name or f"digitnet-medians-{uuid.uuid4().hex[:12]}"
+        self._variable = distributed.Variable(self.name, client=client)
+
+    def publish(self, medians: list[float]) -> None:
+        self._variable.set([float(m) for m in medians])
+
+    def delete(self) -> None:
+        """Take the medians off the scheduler; a scheduler already gone has nothing to take."""
+        try:
+            self._variable.delete()
+        except Exception:
+            pass
+
+    @classmethod
+    def read(cls, name: str, fallback: list[float]) -> list[float]:
+        """The medians published under ``name``, or ``fallback`` when there are none yet or
+        no scheduler answers (outside a Dask worker, say)."""
+        try:
+            from distributed import Variable
+
+            value = Variable(name).get(timeout=cls.READ_TIMEOUT)
+        except Exception:  # no client, no scheduler, or nothing published in time
+            return fallback
+        return [float(v) for v in value] if isinstance(value, list | tuple) else fallback
 
 
 class Packed:
@@ -505,13 +548,15 @@ def train_run(
     data: Dataset | Packed,
     want_parameters: bool = False,
     prune_below: list[float] | None = None,
+    medians: str | None = None,
 ) -> dict[str, Any]:
     """Train one run of a sweep on ``data`` (a :class:`digitnet.data.Dataset`, or the
     :class:`Packed` one the workers are sent) and return what
     the database records: the status, every epoch, the final accuracies and costs (of the
     weights the run ends with), the seconds, the worker; with ``want_parameters`` also the
     trained W and b (for the driver to save the model file). With ``prune_below`` (medians of
-    validation accuracy by epoch) a run that falls below one ends there, status ``pruned``."""
+    validation accuracy by epoch) a run that falls below one ends there, status ``pruned``;
+    ``medians`` names the :class:`SharedMedians` that keep them up to date while it trains."""
     start = time.perf_counter()
     pin_blas_threads()
     from digitnet.network import Network
@@ -523,7 +568,7 @@ def train_run(
     config = make_config(recipe["training"], recipe["augment"])
     net = Network.from_config(recipe["network"], seed=config.seed)
     message = None
-    callback = StopWhenCancelled(prune_below, config.epochs)
+    callback = StopWhenCancelled(prune_below, config.epochs, medians)
     try:
         history = train_on(net, data, config, callback=callback)
     except TrainingDiverged as err:
@@ -533,7 +578,7 @@ def train_run(
         epoch = len(history.epochs)
         message = (
             f"pruned after epoch {epoch}: validation accuracy below the median of the runs "
-            f"before it ({100 * callback.prune_below[epoch - 1]:.2f}%)"
+            f"recorded by then ({100 * callback.prune_below[epoch - 1]:.2f}%)"
         )
     elif history.stopped == "interrupted":
         raise RunCancelled("the run was cancelled: its sweep stopped, or its driver ended")

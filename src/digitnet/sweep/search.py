@@ -11,8 +11,10 @@ time), so a trial is proposed knowing every run finished before it.
 
 With ``--prune median`` a run stops after an epoch whose validation accuracy is below the median
 of the runs recorded so far at that same epoch (as Optuna's ``MedianPruner`` compares them, after
-:data:`PRUNE_STARTUP` recorded runs); it is recorded with status ``pruned``. The medians travel
-with the run when it is handed out: the worker does not hear of runs that finish meanwhile.
+:data:`PRUNE_STARTUP` recorded runs); it is recorded with status ``pruned``. The medians live on
+the scheduler (:class:`digitnet.sweep.cluster.SharedMedians`), published each time a run is
+recorded, and a run reads them after each epoch: it is compared with the runs recorded by then,
+those that finished while it trained among them.
 
 Optuna is an optional extra (``pip install 'digitnet[search]'``), imported only here.
 """

@@ -25,7 +25,8 @@ class SoftTargets:
 
     ``smoothing`` is epsilon in [0, 1); ``mixup`` is alpha >= 0 (0 turns it off). The targets
     are written into one reused ``(batch_size, K)`` array of ``dtype``; a mixed X is written over
-    the batch it was given (the training loop gathers every batch afresh).
+    the batch it was given (the training loop gathers every batch afresh), its partners gathered
+    into one reused array too.
     """
 
     def __init__(
@@ -37,27 +38,39 @@ class SoftTargets:
         dtype: np.dtype | type = np.float32,
     ) -> None:
         self.K, self.smoothing, self.mixup = n_classes, smoothing, mixup
-        self.Y = np.empty((batch_size, n_classes), dtype)
         self.dtype = np.dtype(dtype)
+        self.Y = np.empty((batch_size, n_classes), self.dtype)
+        self.Y_j = np.empty_like(self.Y)  # the partners' targets
+        self.X_j: np.ndarray | None = None  # the partners' inputs, made at the first batch
+        self.rows = np.arange(batch_size)
 
     def targets(self, labels: np.ndarray) -> np.ndarray:
         """(1 - epsilon) onehot(labels) + epsilon / K, (m, K)."""
         m, eps = len(labels), self.smoothing
         Y = self.Y[:m]
         Y.fill(eps / self.K)
-        Y[np.arange(m), labels] += 1 - eps
+        Y[self.rows[:m], labels] += 1 - eps
         return Y
 
     def __call__(
         self, X: np.ndarray, labels: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         Y = self.targets(labels)
-        if self.mixup > 0 and len(X) > 1:
+        m = len(X)
+        if self.mixup > 0 and m > 1:
             lam = self.dtype.type(rng.beta(self.mixup, self.mixup))
-            j = rng.permutation(len(X))  # each example's partner
-            X_j, Y_j = X[j], Y[j]  # copies, taken before X and Y change
-            X *= lam
-            X += (1 - lam) * X_j
-            Y *= lam
-            Y += (1 - lam) * Y_j
+            j = rng.permutation(m)  # each example's partner
+            if self.X_j is None or self.X_j.shape[1:] != X.shape[1:] or self.X_j.dtype != X.dtype:
+                self.X_j = np.empty((len(self.Y), *X.shape[1:]), X.dtype)
+            X_j = np.take(X, j, axis=0, out=self.X_j[:m])  # copies, before X and Y change
+            Y_j = np.take(Y, j, axis=0, out=self.Y_j[:m])
+            _blend(X, X_j, lam)
+            _blend(Y, Y_j, lam)
         return X, Y
+
+
+def _blend(A: np.ndarray, B: np.ndarray, lam: np.floating) -> None:
+    """A <- lambda A + (1 - lambda) B, in place (B is scratch)."""
+    A *= lam
+    B *= 1 - lam
+    A += B

@@ -14,6 +14,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -63,3 +64,12 @@ def mnist(shared_data: Path):
     data = load("mnist", data_dir=shared_data, validation=10_000)
     assert not data.embedded and len(data.y_train) == 50_000
     return data
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium under Playwright, one per test module (``browser_helpers.browser``)."""
+    from browser_helpers import browser
+
+    with browser() as b:
+        yield b

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import DOCS, browser, neuron_at, open_page, save_png, serving, touch_draw
+from browser_helpers import DOCS, neuron_at, open_page, save_png, serving, touch_draw
 from playwright.sync_api import Browser, Page
 from web_helpers import trained_network
 
@@ -33,12 +33,6 @@ def shot_path(name: str) -> Path:
     if os.environ.get("DIGITNET_SCREENSHOT") == "1":
         return DOCS / name
     return Path(tempfile.mkdtemp()) / name
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with browser() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_helpers import DOCS, browser, open_page, save_png, serving
+from browser_helpers import DOCS, open_page, save_png, serving
 from playwright.sync_api import Browser, Page
 from web_helpers import trained_network
 
@@ -29,12 +29,6 @@ SETUP = "/?hidden=12&epochs=1&train_examples=1000&batch_size=50&lr=0.1&speed=10"
 def base_url(mnist, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serving(trained_network(mnist), mnist, tmp_path_factory.mktemp("slow")) as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with browser() as b:
-        yield b
 
 
 def get(page: Page, path: str) -> dict:

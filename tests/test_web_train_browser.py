@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_helpers import browser, open_page, save_png, serving
+from browser_helpers import open_page, save_png, serving
 from playwright.sync_api import Browser, Page, Route
 from web_helpers import trained_network
 
@@ -30,12 +30,6 @@ SETUP = "/?hidden=12&epochs=1&train_examples=1000&batch_size=50&lr=0.1&paused=1&
 def base_url(mnist, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serving(trained_network(mnist), mnist, tmp_path_factory.mktemp("live")) as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with browser() as b:
-        yield b
 
 
 def status(page: Page) -> dict:

@@ -174,6 +174,10 @@ def test_augment_options_become_an_augmentation():
     assert train_command.parse_augment("none") is None
     assert Augmentation(**train_command.parse_augment("flip,erase")).erase == 0.5
     assert Augmentation(**train_command.parse_augment("erase=0.25")).erase == 0.25
+    assert Augmentation(**train_command.parse_augment("scale")).scale == 0.15
+    assert Augmentation(**train_command.parse_augment("rotate=5,scale=0.2")).scale == 0.2
+    with pytest.raises(DigitnetError, match="scale must be below 1"):
+        Augmentation(**train_command.parse_augment("scale=1.5"))
     with pytest.raises(DigitnetError, match="erase"):
         Augmentation(**train_command.parse_augment("erase=2"))
     with pytest.raises(DigitnetError, match="whole number"):

@@ -165,6 +165,9 @@ def test_bad_parameters() -> None:
         {"rotate": 200.0},
         {"elastic_alpha": 5.0, "elastic_sigma": 0.0},
         {"elastic_alpha": "34"},
+        {"scale": -0.1},
+        {"scale": 1.0},
+        {"scale": float("inf")},
     ):
         with pytest.raises(DigitnetError):
             Augmentation(**kwargs)
@@ -201,7 +204,51 @@ def test_elastic_fields_have_the_covariance_of_smoothed_pixel_noise() -> None:
     assert np.abs(cross).max() < 0.05 * scale
 
 
-@pytest.mark.parametrize("parts", ["shifts", "angles", "fields", "all", "far"])
+def spread(X: np.ndarray) -> np.ndarray:
+    """(n, 2) standard deviation of each image's ink along the rows and along the columns."""
+    images = X.reshape(-1, 28, 28).astype(np.float64)
+    mass = images.sum(axis=(1, 2))
+    centre = centre_of_mass(X)
+    index = np.arange(28)
+    rows = (images.sum(axis=2) * (index - centre[:, :1]) ** 2).sum(axis=1) / mass
+    cols = (images.sum(axis=1) * (index - centre[:, 1:]) ** 2).sum(axis=1) / mass
+    return np.sqrt(np.stack([rows, cols], axis=1))
+
+
+def test_scaling_stretches_height_and_width_by_their_own_factors(digits: np.ndarray) -> None:
+    n = len(digits)
+    scales = np.tile([1.2, 0.8], (n, 1))  # taller and narrower
+    ratio = spread(warp(digits, scales=scales)) / spread(digits)
+    assert np.allclose(np.median(ratio, axis=0), [1.2, 0.8], atol=0.03)
+    # about the centre of the image: the digit's centre moves by the factor too, little
+    moved = np.abs(centre_of_mass(warp(digits, scales=scales)) - centre_of_mass(digits))
+    assert np.median(moved) < 0.5
+
+
+def test_a_scale_of_one_changes_nothing_bit_for_bit(digits: np.ndarray) -> None:
+    """Recipes without scaling resample exactly as before it existed: multiplying by 1 is exact,
+    and augment_batch draws no scales from the generator."""
+    rng = np.random.default_rng(21)
+    angles = np.deg2rad(rng.uniform(-10, 10, len(digits)))
+    ones = np.ones((len(digits), 2))
+    assert np.array_equal(warp(digits, angles=angles, scales=ones), warp(digits, angles=angles))
+    generator = np.random.default_rng(22)
+    augment_batch(digits, Augmentation(translate=2, rotate=10.0, scale=0.0), generator)
+    untouched = np.random.default_rng(22)
+    augment_batch(digits, Augmentation(translate=2, rotate=10.0), untouched)
+    assert generator.random() == untouched.random()
+
+
+def test_random_scales_stay_in_their_range(digits: np.ndarray) -> None:
+    aug = Augmentation(translate=0, rotate=0.0, scale=0.2)
+    out = augment_batch(digits, aug, np.random.default_rng(23))
+    ratio = spread(out) / spread(digits)
+    assert ratio.min() > 0.75 and ratio.max() < 1.25  # within 1 -/+ 0.2, with resampling's blur
+    assert ratio[:, 0].std() > 0.05 and ratio[:, 1].std() > 0.05  # each image its own draw
+    assert abs(np.corrcoef(ratio[:, 0], ratio[:, 1])[0, 1]) < 0.3  # height and width apart
+
+
+@pytest.mark.parametrize("parts", ["shifts", "angles", "scales", "fields", "all", "far"])
 def test_the_compiled_resampling_gives_numpys_images(digits: np.ndarray, parts: str) -> None:
     """digitnet.engine.augment does warp_numpy's float32 arithmetic in the same order: the
     same images, bit for bit, including positions far outside the image."""
@@ -219,8 +266,11 @@ def test_the_compiled_resampling_gives_numpys_images(digits: np.ndarray, parts: 
     fields = None
     if parts in ("fields", "all", "far"):
         fields = elastic_field(n, 34.0 * (8 if parts == "far" else 1), 4.0, rng)
-    a = warp(digits, shifts, angles, fields)
-    b = warp_numpy(digits, shifts, angles, fields)
+    scales = None
+    if parts in ("scales", "all", "far"):
+        scales = rng.uniform(0.1 if parts == "far" else 0.8, 1.2, size=(n, 2))
+    a = warp(digits, shifts, angles, fields, scales)
+    b = warp_numpy(digits, shifts, angles, fields, scales)
     assert a.dtype == b.dtype == np.float32 and a.shape == b.shape == digits.shape
     assert np.array_equal(a, b)
     assert not np.array_equal(a, digits)

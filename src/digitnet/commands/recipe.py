@@ -72,7 +72,8 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--patience", type=positive_int, help="early stopping on validation accuracy")
     g.add_argument(
-        "--augment", help="e.g. 'translate=2,rotate=10,elastic=34', 'flip,erase=0.5' or 'none'"
+        "--augment",
+        help="e.g. 'translate=2,rotate=10,scale=0.15,elastic=34', 'flip,erase=0.5' or 'none'",
     )
     g.add_argument("--seed", type=non_negative_int)
     g.add_argument("--dtype", choices=["float32", "float64"])
@@ -92,20 +93,22 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--download", action="store_true", help="download the dataset if missing")
 
 
-DEFAULT_AUGMENT = {"translate": 2, "rotate": 10.0, "elastic": 34.0, "erase": 0.5}
+DEFAULT_AUGMENT = {"translate": 2, "rotate": 10.0, "scale": 0.15, "elastic": 34.0, "erase": 0.5}
 
 
 def parse_augment(text: str | None) -> dict[str, Any] | None:
-    """'translate=2,rotate=10,elastic=34,flip,erase=0.5' -> Augmentation fields; 'none' -> None.
+    """'translate=2,rotate=10,scale=0.15,elastic=34,flip,erase=0.5' -> Augmentation fields;
+    'none' -> None.
 
-    A part without a value takes its usual strength (translate 2, rotate 10, elastic 34, flip on,
-    erase 0.5).
+    A part without a value takes its usual strength (translate 2, rotate 10, scale 0.15,
+    elastic 34, flip on, erase 0.5).
     """
     if text is None or text.strip().lower() in ("", "none", "off"):
         return None
     names = {
         "translate": "translate",
         "rotate": "rotate",
+        "scale": "scale",
         "elastic": "elastic_alpha",
         "elastic_sigma": "elastic_sigma",
         "flip": "flip",
@@ -118,7 +121,8 @@ def parse_augment(text: str | None) -> dict[str, Any] | None:
         if key not in names:
             raise DigitnetError(
                 f"--augment: unknown part {key!r}; use translate=PIXELS, rotate=DEGREES, "
-                f"elastic=ALPHA, flip, erase=PROBABILITY (e.g. translate=2,rotate=10)"
+                f"scale=FRACTION, elastic=ALPHA, flip, erase=PROBABILITY "
+                f"(e.g. translate=2,rotate=10)"
             )
         if key == "flip":
             if value.lower() not in ("", "1", "0", "true", "false", "yes", "no", "on", "off"):

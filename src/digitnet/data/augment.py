@@ -1,12 +1,14 @@
-"""On-the-fly augmentation of a mini-batch: random shifts, small rotations, elastic distortions,
-left-right flips and erased rectangles.
+"""On-the-fly augmentation of a mini-batch: random shifts, small rotations, changes of width and
+height, elastic distortions, left-right flips and erased rectangles.
 
 Each image is resampled once, through one combined coordinate map: for every output pixel ``p``
 the source position is::
 
-    src(p) = R(-theta) (p - centre - t) + centre + alpha * d(p)
+    src(p) = S^-1 R(-theta) (p - centre - t) + centre + alpha * d(p)
 
-with ``t`` a whole-pixel translation, ``theta`` a rotation about the image centre and ``d`` a
+with ``t`` a whole-pixel translation, ``theta`` a rotation about the image centre, ``S`` the
+diagonal matrix of the vertical and horizontal magnifications (the content is stretched by S about
+the centre, then turned, then moved) and ``d`` a
 random displacement field smoothed by a Gaussian (Simard, Steinkraus & Platt 2003, "Best
 practices for convolutional neural networks applied to visual document analysis", section 2).
 Pixels are read by bilinear interpolation; anything outside the image is background (0).
@@ -38,8 +40,11 @@ class Augmentation:
 
     ``translate``: largest shift in whole pixels, drawn uniformly from ``-translate..translate``
     for rows and columns independently. ``rotate``: largest rotation in degrees, drawn uniformly
-    from ``[-rotate, rotate]``. ``elastic_alpha``: strength of the elastic distortion in pixels
-    (Simard et al. used 34 with ``elastic_sigma`` 4); ``elastic_sigma``: smoothness of its
+    from ``[-rotate, rotate]``. ``scale``: largest relative change of height and width, each
+    magnification drawn uniformly from ``[1 - scale, 1 + scale]`` on its own (Ciresan et al.
+    2010 used 0.15-0.2 beside rotations and elastic distortions). ``elastic_alpha``: strength of
+    the elastic distortion in pixels (Simard et al. used 34 with ``elastic_sigma`` 4);
+    ``elastic_sigma``: smoothness of its
     displacement field in pixels. ``flip``: mirror each image left to right with probability 1/2
     (right for clothes, wrong for digits). ``erase``: the probability that an image gets a random
     rectangle (2-25% of its area, sides in a ratio up to about 3:1) blanked to background, after
@@ -49,6 +54,7 @@ class Augmentation:
 
     translate: int = 2
     rotate: float = 10.0
+    scale: float = 0.0
     elastic_alpha: float = 0.0
     elastic_sigma: float = 6.0
     flip: bool = False
@@ -63,7 +69,7 @@ class Augmentation:
         object.__setattr__(self, "translate", int(self.translate))
         if not 0 <= self.translate < SIDE:
             raise DigitnetError(f"translate must be between 0 and {SIDE - 1}, got {self.translate}")
-        for name in ("rotate", "elastic_alpha", "elastic_sigma"):
+        for name in ("rotate", "scale", "elastic_alpha", "elastic_sigma"):
             value = getattr(self, name)
             if not isinstance(value, int | float | np.number) or not math.isfinite(value):
                 raise DigitnetError(f"{name} must be a finite number, got {value!r}")
@@ -71,6 +77,8 @@ class Augmentation:
                 raise DigitnetError(f"{name} must not be negative, got {value}")
         if not isinstance(self.erase, int | float | np.number) or not 0 <= self.erase <= 1:
             raise DigitnetError(f"erase must be a probability between 0 and 1, got {self.erase!r}")
+        if self.scale >= 1:
+            raise DigitnetError(f"scale must be below 1 (a share of the size), got {self.scale}")
         if self.rotate > 180:
             raise DigitnetError(f"rotate must be at most 180 degrees, got {self.rotate}")
         if self.elastic_alpha > 0 and self.elastic_sigma == 0:
@@ -79,7 +87,19 @@ class Augmentation:
     @property
     def enabled(self) -> bool:
         """True when at least one part changes the images."""
-        return bool(self.translate or self.rotate or self.elastic_alpha or self.flip or self.erase)
+        return bool(
+            self.translate
+            or self.rotate
+            or self.scale
+            or self.elastic_alpha
+            or self.flip
+            or self.erase
+        )
+
+    @property
+    def resamples(self) -> bool:
+        """True when some part moves pixels by fractions, so the images are interpolated."""
+        return bool(self.rotate or self.scale or self.elastic_alpha)
 
 
 def augment_batch(X: np.ndarray, aug: Augmentation, rng: np.random.Generator) -> np.ndarray:
@@ -108,13 +128,14 @@ def augment_batch(X: np.ndarray, aug: Augmentation, rng: np.random.Generator) ->
             rng.integers(-aug.translate, aug.translate + 1, size=(n, 2)) if aug.translate else None
         )
         angles = np.deg2rad(rng.uniform(-aug.rotate, aug.rotate, size=n)) if aug.rotate else None
+        scales = rng.uniform(1 - aug.scale, 1 + aug.scale, size=(n, 2)) if aug.scale else None
         fields = (
             elastic_field(n, aug.elastic_alpha, aug.elastic_sigma, rng)
             if aug.elastic_alpha
             else None
         )
-        if aug.rotate or aug.elastic_alpha:
-            part[:] = warp(part, shifts, angles, fields)
+        if aug.resamples:
+            part[:] = warp(part, shifts, angles, fields, scales)
         elif shifts is not None:  # whole pixels only: copies, not interpolation (same result)
             part[:] = shift(part, shifts)
         if aug.erase:
@@ -126,7 +147,7 @@ def prepare(aug: Augmentation) -> float:
     """Build, or load from Numba's cache, the compiled resampling ``aug`` will use, so that the
     first mini-batch does not wait for it; returns the seconds that took (0 when nothing is
     resampled or Numba is not installed)."""
-    if not (aug.rotate or aug.elastic_alpha):
+    if not aug.resamples:
         return 0.0
     from digitnet.engine import augment as compiled
 
@@ -208,14 +229,17 @@ def warp(
     shifts: np.ndarray | None = None,
     angles: np.ndarray | None = None,
     fields: np.ndarray | None = None,
+    scales: np.ndarray | None = None,
 ) -> np.ndarray:
     """Resample each image of ``X`` ``(n, 784)`` through the module's coordinate map.
 
     ``shifts``: ``(n, 2)`` translations (rows, columns) in pixels, positive moves the content
     down/right; ``angles``: ``(n,)`` rotations in radians, positive turns the content
     counter-clockwise as displayed; ``fields``: ``(n, 2, 28, 28)`` displacements added to each
-    output pixel's source position. Returns float32 ``(n, 784)`` clipped to [0, 1]: what
-    :func:`warp_numpy` returns, computed by the compiled kernel when Numba is installed.
+    output pixel's source position; ``scales``: ``(n, 2)`` magnifications of the content's
+    height and width about the centre (above 1 makes it larger). Returns float32 ``(n, 784)``
+    clipped to [0, 1]: what :func:`warp_numpy` returns, computed by the compiled kernel when
+    Numba is installed.
     """
     from digitnet.engine.augment import compiled_warp
 
@@ -228,13 +252,17 @@ def warp(
     shifts = np.zeros((n, 2), np.float32) if shifts is None else np.asarray(shifts, np.float32)
     cos = np.ones(n, np.float32) if angles is None else np.cos(angles).astype(np.float32)
     sin = zeros if angles is None else np.sin(angles).astype(np.float32)
+    inverse = _inverse_scales(scales, n)
     fields = (
         np.zeros((n, 2, 1, 1), np.float32)
         if fields is None
         else np.ascontiguousarray(fields, dtype=np.float32)
     )
     out = np.empty((n, PIXELS), np.float32)
-    return kernel(X, shifts[:, 0].copy(), shifts[:, 1].copy(), cos, sin, fields, out)
+    shift_r, shift_c = shifts[:, 0].copy(), shifts[:, 1].copy()
+    return kernel(
+        X, shift_r, shift_c, cos, sin, inverse[:, 0].copy(), inverse[:, 1].copy(), fields, out
+    )
 
 
 def warp_numpy(
@@ -242,6 +270,7 @@ def warp_numpy(
     shifts: np.ndarray | None = None,
     angles: np.ndarray | None = None,
     fields: np.ndarray | None = None,
+    scales: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`warp` in NumPy, vectorised over the batch."""
     n = len(X)
@@ -258,12 +287,23 @@ def warp_numpy(
         cos = np.cos(angles).astype(np.float32)[:, None, None]
         sin = np.sin(angles).astype(np.float32)[:, None, None]
         r, c = r * cos + c * sin, c * cos - r * sin
+    if scales is not None:  # a content magnified by s reads its source at 1/s of the distance
+        inverse = _inverse_scales(scales, n)
+        r = r * inverse[:, 0, None, None]
+        c = c * inverse[:, 1, None, None]
     r = r + np.float32(CENTRE)
     c = c + np.float32(CENTRE)
     if fields is not None:
         r = r + fields[:, 0]
         c = c + fields[:, 1]
     return _bilinear(X.reshape(n, SIDE, SIDE), r, c).reshape(n, PIXELS)
+
+
+def _inverse_scales(scales: np.ndarray | None, n: int) -> np.ndarray:
+    """1 / ``scales`` ``(n, 2)`` in float32, ones for ``None``: the resampling's factors."""
+    if scales is None:
+        return np.ones((n, 2), np.float32)
+    return np.float32(1) / np.asarray(scales, dtype=np.float32).reshape(n, 2)
 
 
 def shift(X: np.ndarray, shifts: np.ndarray) -> np.ndarray:

@@ -2,12 +2,12 @@
 
 NumPy's version builds a dozen temporary arrays the size of the batch (coordinates, their floors
 and fractions, four gathers of neighbours) and costs about as much as a training step of the
-`best` network. :func:`_warp` walks the output pixels once with nothing in between: for each, the
-source position (turned, shifted, displaced), then the bilinear blend of its four neighbours. It
-does the same float32 arithmetic in the same order, so its images are NumPy's (tests/
-test_data_augment.py compares them). It is used when Numba is installed (``digitnet[fast]``);
-:func:`compiled_warp` returns None otherwise and NumPy's version runs. Numba caches the
-compiled code on disk.
+`best` network. :func:`_warp` walks the output pixels once with nothing in between: for each,
+the source position (shifted, turned, scaled, displaced), then the bilinear blend of its four
+neighbours. It does the same float32 arithmetic in the same order, so its images are NumPy's
+(tests/test_data_augment.py compares them). It is used when Numba is installed
+(``digitnet[fast]``); :func:`compiled_warp` returns None otherwise and NumPy's version runs.
+Numba caches the compiled code on disk.
 """
 
 from __future__ import annotations
@@ -41,16 +41,18 @@ def compiled_warp() -> Any:
         kernel = numba.njit(cache=True, nogil=True, error_model="numpy")(_warp)
         image = np.zeros((1, SIDE * SIDE), np.float32)
         none = np.zeros(1, np.float32)
-        kernel(image, none, none, none, none, np.zeros((1, 2, 1, 1), np.float32), image.copy())
+        fields = np.zeros((1, 2, 1, 1), np.float32)
+        kernel(image, none, none, none, none, none, none, fields, image.copy())
         compile_seconds = time.perf_counter() - start
         _KERNEL.append(kernel)
     return _KERNEL[0]
 
 
-def _warp(X, shift_r, shift_c, cos, sin, fields, out):  # noqa: ANN001, ANN202, PLR0913
+def _warp(X, shift_r, shift_c, cos, sin, inverse_r, inverse_c, fields, out):  # noqa: ANN001, ANN202, PLR0913
     """out[k] <- image k of X (n, 784) read at each output pixel's source position.
 
-    ``shift_r``, ``shift_c``, ``cos``, ``sin``: (n,) float32; ``fields``: (n, 2, 28, 28)
+    ``shift_r``, ``shift_c``, ``cos``, ``sin``, ``inverse_r``, ``inverse_c`` (1 over the
+    magnifications of height and width): (n,) float32; ``fields``: (n, 2, 28, 28)
     displacements (rows, then columns), or (n, 2, 1, 1) for none; ``out``: (n, 784) float32.
     Positions outside the image read background (0); results are clipped to [0, 1].
     """
@@ -61,6 +63,8 @@ def _warp(X, shift_r, shift_c, cos, sin, fields, out):  # noqa: ANN001, ANN202, 
                 r = np.float32(i) - CENTRE - shift_r[k]  # from the centre, shifted back
                 c = np.float32(j) - CENTRE - shift_c[k]
                 r, c = r * cos[k] + c * sin[k], c * cos[k] - r * sin[k]  # turned back
+                r = r * inverse_r[k]  # scaled back
+                c = c * inverse_c[k]
                 r = r + CENTRE
                 c = c + CENTRE
                 if with_fields:

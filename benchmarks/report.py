@@ -17,6 +17,7 @@ TARGETS = {
     "lessons-96": ("mnist", 0.96, None),
     "modern": ("mnist", 0.98, None),
     "best": ("mnist", 0.993, 600.0),
+    "record": ("mnist", 0.9945, 600.0),
     "fashion": ("fashion-mnist", 0.91, 600.0),
 }
 

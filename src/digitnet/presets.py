@@ -80,6 +80,15 @@ PRESETS: dict[str, Preset] = {
         training=dict(MOMENTUM_COSINE, epochs=60, lr=0.1, average=0.995),
         augment=dict(translate=2, rotate=10.0, elastic_alpha=34.0),
     ),
+    "record": Preset(
+        "best's plain MLP, 784-1024-1024-10 ReLU, trained 100 epochs instead of 60, on digits "
+        "also stretched or squeezed by up to 15% in height and width (Ciresan et al. 2010's "
+        "scaling): the highest MNIST accuracy here in about ten minutes, chosen on the "
+        "validation split",
+        network=WIDE_RELU,
+        training=dict(MOMENTUM_COSINE, epochs=100, lr=0.1, average=0.995),
+        augment=dict(translate=2, rotate=10.0, scale=0.15, elastic_alpha=34.0),
+    ),
     "fashion": Preset(
         "a plain MLP for Fashion-MNIST: 784-1024-1024-10 ReLU, momentum 0.9, eta 0.05 along a "
         "cosine, 120 epochs, on images shifted by up to one pixel and mirrored left to right "

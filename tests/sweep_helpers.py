@@ -107,13 +107,19 @@ class DaskCluster:
         )
         wait_for(lambda: "Scheduler at:" in self.log("scheduler"), 30, "the scheduler")
         for k in range(workers):
-            self.start(
-                f"worker{k}",
-                ["worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
-                + ["--host", "127.0.0.1", "--name", f"worker{k}"],
-            )
+            self.start_worker(k)
         for k in range(workers):
-            wait_for(lambda k=k: "Registered to" in self.log(f"worker{k}"), 30, f"worker{k}")
+            self.wait_for_worker(k)
+
+    def start_worker(self, k: int) -> subprocess.Popen:
+        return self.start(
+            f"worker{k}",
+            ["worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+            + ["--host", "127.0.0.1", "--name", f"worker{k}"],
+        )
+
+    def wait_for_worker(self, k: int) -> None:
+        wait_for(lambda: "Registered to" in self.log(f"worker{k}"), 30, f"worker{k}")
 
     def worker_address(self, name: str) -> str:
         for line in self.log(name).splitlines():

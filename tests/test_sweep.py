@@ -373,3 +373,71 @@ def test_a_worker_killed_mid_sweep_loses_no_run_and_records_none_twice(dask_clus
     ]
     survivor = dask_cluster.worker_address("worker1")
     assert all(r["worker"] == survivor for r in runs[recorded_before + 1 :])
+
+
+def test_the_data_lost_with_the_only_worker_holding_it_is_sent_again(env, tmp_path):
+    cluster = DaskCluster(tmp_path, env)
+    db = tmp_path / "lost.db"
+    argv = ["sweep", "run", *SLOW, "--grid", "lr=0.5,1,2,3,4", "--seeds", "0-1"]
+    argv += ["--db", str(db), "--scheduler", cluster.address, "--timeout", "60"]
+    try:
+        cluster.up(workers=1)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "digitnet", *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
+            only = cluster.procs["worker0"]
+            only.send_signal(signal.SIGKILL)  # the one copy of the data goes with it
+            only.wait(timeout=10)
+            recorded_before = count_rows(db)
+            cluster.start_worker(1)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+        newcomer = cluster.worker_address("worker1")
+    finally:
+        cluster.stop()
+    assert proc.returncode == 0, err
+    assert "lost with its workers, it was sent again once" in out
+    runs = rows(db)
+    assert len(runs) == 10 and len({r["id"] for r in runs}) == 10
+    assert all(r["status"] == "finished" for r in runs)
+    assert all(r["worker"] == newcomer for r in runs[recorded_before + 1 :])
+
+
+def test_the_data_lost_with_every_worker_and_none_to_come_is_one_line(env, tmp_path):
+    cluster = DaskCluster(tmp_path, env)
+    db = tmp_path / "alone.db"
+    argv = ["sweep", "run", *SLOW, "--grid", "lr=0.5,1,2,3,4", "--seeds", "0-1"]
+    argv += ["--db", str(db), "--scheduler", cluster.address, "--timeout", "2"]
+    try:
+        cluster.up(workers=1)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "digitnet", *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
+            cluster.procs["worker0"].send_signal(signal.SIGKILL)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+    finally:
+        cluster.stop()
+    assert proc.returncode == 1
+    assert err.strip().splitlines() == [
+        "digitnet: error: the sweep's data was lost with its workers and no worker came to "
+        "take it again in 2 s; start workers and rerun the same command"
+    ]
+    kept = rows(db)
+    assert 1 <= len(kept) < 10 and all(r["status"] == "finished" for r in kept)

@@ -140,8 +140,8 @@ def register(subparsers: Any) -> None:
         "--timeout",
         type=wait_seconds,
         default=10.0,
-        help="seconds to wait for the scheduler and its first worker (default 10, at most "
-        f"{MAX_WAIT:g})",
+        help="seconds to wait for the scheduler and its first worker, and for a worker to take "
+        f"the data again should it be lost with its workers (default 10, at most {MAX_WAIT:g})",
     )
     run.set_defaults(func=run_sweep)
 
@@ -455,6 +455,7 @@ def _execute(
                     if shared is not None
                     else None
                 ),
+                worker_timeout=args.timeout,
             )
         except KeyboardInterrupt:
             bar.close()
@@ -467,9 +468,14 @@ def _execute(
     seconds = time.perf_counter() - start
     notes = [f"{counts[k]} {k}" for k in ("diverged", "pruned") if counts[k]]
     diverged = f" ({', '.join(notes)})" if notes else ""
+    again = (
+        f"; lost with its workers, it was sent again {_times(outcome.scattered_again)}"
+        if outcome.scattered_again
+        else ""
+    )
     print(
         f"recorded {outcome.recorded} runs{diverged} in {db} in {seconds:.1f} s (the data "
-        f"reached the workers in {outcome.scatter_seconds:.1f} s)"
+        f"reached the workers in {outcome.scatter_seconds:.1f} s{again})"
     )
     if heartbeat.lost is not None:
         raise DigitnetError(f"{heartbeat.lost}; no more runs were handed out")
@@ -576,6 +582,10 @@ def _save_model(
     path = models_folder(db) / f"{spec.id}.npz"
     save_model(path, net, recipe=spec.recipe, dataset=data, history=history, sweep_run=spec.id)
     return path
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _point(spec: RunSpec) -> str:

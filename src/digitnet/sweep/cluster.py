@@ -5,8 +5,9 @@ single-threaded worker processes (their BLAS pinned to one thread), or the clust
 ``--scheduler ADDRESS``. :func:`execute` scatters the data to every worker once, hands out no
 more runs than the cluster has threads (so a stop hands out nothing more and loses little), and
 gives each finished run to ``record`` as it arrives. A worker that dies mid-run has its run
-retried on another worker by the scheduler; a run that diverges comes back as a result, with
-status ``diverged``, and is not retried.
+retried on another worker by the scheduler; should it take the last copy of the data with it,
+the data is scattered again and the runs that needed it are handed out again. A run that
+diverges comes back as a result, with status ``diverged``, and is not retried.
 
 A run the scheduler no longer wants stops on its worker after the mini-batch it is in (its
 callback asks the worker after each step, :class:`StopWhenCancelled`): one cancelled by its
@@ -253,6 +254,7 @@ class Outcome:
     failed: list[tuple[RunSpec, str]] = field(default_factory=list)
     stopped: bool = False
     scatter_seconds: float = 0.0
+    scattered_again: int = 0  # times the data was lost with its workers and sent out again
 
 
 def execute(
@@ -266,6 +268,7 @@ def execute(
     started: Callable[[RunSpec, str], None] | None = None,
     more: Callable[[int], list[RunSpec]] | None = None,
     options: Callable[[RunSpec], dict[str, Any]] | None = None,
+    worker_timeout: float = 60.0,
 ) -> Outcome:
     """Train ``runs`` on the cluster of ``client``, calling ``record(spec, result)`` (in this
     process) for each run as it finishes; ``result`` is what :func:`train_run` returns.
@@ -283,13 +286,32 @@ def execute(
     ``more(n)`` gives up to ``n`` further runs whenever fewer than ``n`` wait (a search proposes
     its next points from the runs recorded so far); ``options(spec)`` gives the keyword
     arguments of the run's ``task`` besides the recipe, the data and ``want_parameters``.
+
+    Should the workers that die take every copy of the data with them, it is scattered again
+    once a worker is there to take it (at most ``worker_timeout`` seconds of waiting, then one
+    line); the runs that needed it are handed out again.
     """
     distributed = import_distributed()
     task = task or train_run
     outcome = Outcome()
+    packed = Packed.of(data)
     start = time.perf_counter()
-    data_future = client.scatter(Packed.of(data), broadcast=True, hash=False)
+    data_future = client.scatter(packed, broadcast=True, hash=False)
     outcome.scatter_seconds = time.perf_counter() - start
+
+    def scatter_again() -> None:
+        nonlocal data_future
+        try:
+            client.wait_for_workers(1, timeout=worker_timeout)
+        except (TimeoutError, distributed.TimeoutError) as err:
+            raise DigitnetError(
+                "the sweep's data was lost with its workers and no worker came to take it "
+                f"again in {worker_timeout:g} s; start workers and rerun the same command"
+            ) from err
+        data_future.release()
+        data_future = client.scatter(packed, broadcast=True, hash=False)
+        outcome.scattered_again += 1
+
     pending = deque(runs)
     in_flight: dict[Any, RunSpec] = {}
     finished = distributed.as_completed(loop=client.loop)
@@ -327,8 +349,10 @@ def execute(
             elif _lost(future) and retries[spec.id] < MAX_RETRIES and not stop_requested():
                 retries[spec.id] += 1  # its worker died: the run never ended, so run it again
                 pending.appendleft(spec)
+                if data_future.status != "finished":  # the last copy of the data went too
+                    scatter_again()
             else:
-                outcome.failed.append((spec, _reason(_error(future))))
+                outcome.failed.append((spec, _reason(future)))
             future.release()
             hand_out()
     except BaseException:
@@ -356,11 +380,16 @@ def cancel_keys(client: Client, keys: list[str]) -> None:
 # A run whose task ended without a result or an error of its own (cancelled, or lost with its
 # worker) is handed out again, at most this many times.
 MAX_RETRIES = 3
+ERROR_WAIT = 30.0  # seconds to wait for the client to hand over a failed run's error
 
 
 def _error(future: Any) -> BaseException | None:
-    try:
-        return future.exception(timeout=0)
+    """The error the run raised, or None when it raised none: it finished, was cancelled, or
+    its result was lost with its worker after :func:`execute` was told it was done."""
+    if future.status != "error":
+        return None
+    try:  # the error is on the client already; the wait is for the client's event loop
+        return future.exception(timeout=ERROR_WAIT)
     except BaseException as err:  # a cancelled future raises its CancelledError here
         return err
 
@@ -374,8 +403,12 @@ def _lost(future: Any) -> bool:
     return err is None or type(err).__name__ == "CancelledError"
 
 
-def _reason(err: BaseException | None) -> str:
-    text = str(err).strip().splitlines()[0] if err is not None and str(err).strip() else ""
+def _reason(future: Any) -> str:
+    """Why the run of ``future`` ended without a result, in one line."""
+    err = _error(future)
+    if err is None:
+        return f"its task was {future.status} {MAX_RETRIES + 1} times"
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 

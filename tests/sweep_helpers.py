@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,18 @@ def sweep_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         OPENBLAS_NUM_THREADS="1",
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
+    )
+
+
+def start_digitnet(args: list[str], env: dict[str, str], **popen: Any) -> subprocess.Popen:
+    """``python -m digitnet ARGS`` started in the background, its output captured as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "digitnet", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
     )
 
 

@@ -28,6 +28,7 @@ from sweep_helpers import (
     digitnet,
     free_port,
     rows,
+    start_digitnet,
     sweep_env,
     wait_for,
 )
@@ -292,14 +293,7 @@ def test_ctrl_c_keeps_the_finished_runs_and_the_same_command_continues(env, tmp_
     db = tmp_path / "stop.db"
     argv = ["sweep", "run", *SLOW, "--grid", "lr=0.5,1,2,3", "--seeds", "0-3", "--workers", "2"]
     argv += ["--db", str(db)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digitnet", *argv],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_digitnet(argv, env, start_new_session=True)
     try:
         wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
         os.killpg(proc.pid, signal.SIGINT)
@@ -348,13 +342,7 @@ def test_a_worker_killed_mid_sweep_loses_no_run_and_records_none_twice(dask_clus
     db = tmp_path / "killed.db"
     argv = ["sweep", "run", *SLOW, "--grid", "lr=0.5,1,2,3,4", "--seeds", "0-1"]
     argv += ["--db", str(db), "--scheduler", dask_cluster.address]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digitnet", *argv],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_digitnet(argv, env)
     try:
         wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
         victim = dask_cluster.procs["worker0"]
@@ -375,34 +363,43 @@ def test_a_worker_killed_mid_sweep_loses_no_run_and_records_none_twice(dask_clus
     assert all(r["worker"] == survivor for r in runs[recorded_before + 1 :])
 
 
-def test_the_data_lost_with_the_only_worker_holding_it_is_sent_again(env, tmp_path):
+def _lose_the_only_worker(
+    env: dict[str, str], tmp_path: Path, timeout: str, newcomer: bool
+) -> tuple[subprocess.Popen, str, str, Path, int, str | None]:
+    """A sweep on a cluster of one worker, which is killed after the first run (the one copy of
+    the data goes with it); with ``newcomer`` another worker starts then. The driver, its
+    output, the database, the runs recorded before the kill and the newcomer's address."""
     cluster = DaskCluster(tmp_path, env)
     db = tmp_path / "lost.db"
     argv = ["sweep", "run", *SLOW, "--grid", "lr=0.5,1,2,3,4", "--seeds", "0-1"]
-    argv += ["--db", str(db), "--scheduler", cluster.address, "--timeout", "60"]
+    argv += ["--db", str(db), "--scheduler", cluster.address, "--timeout", timeout]
+    address = None
     try:
         cluster.up(workers=1)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "digitnet", *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_digitnet(argv, env)
         try:
             wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
             only = cluster.procs["worker0"]
-            only.send_signal(signal.SIGKILL)  # the one copy of the data goes with it
+            only.send_signal(signal.SIGKILL)
             only.wait(timeout=10)
             recorded_before = count_rows(db)
-            cluster.start_worker(1)
+            if newcomer:
+                cluster.start_worker(1)
             out, err = proc.communicate(timeout=120)
         finally:
             proc.kill()
             proc.wait(timeout=10)
-        newcomer = cluster.worker_address("worker1")
+        if newcomer:
+            address = cluster.worker_address("worker1")
     finally:
         cluster.stop()
+    return proc, out, err, db, recorded_before, address
+
+
+def test_the_data_lost_with_the_only_worker_holding_it_is_sent_again(env, tmp_path):
+    proc, out, err, db, recorded_before, newcomer = _lose_the_only_worker(
+        env, tmp_path, "60", newcomer=True
+    )
     assert proc.returncode == 0, err
     assert "lost with its workers, it was sent again once" in out
     runs = rows(db)
@@ -412,28 +409,7 @@ def test_the_data_lost_with_the_only_worker_holding_it_is_sent_again(env, tmp_pa
 
 
 def test_the_data_lost_with_every_worker_and_none_to_come_is_one_line(env, tmp_path):
-    cluster = DaskCluster(tmp_path, env)
-    db = tmp_path / "alone.db"
-    argv = ["sweep", "run", *SLOW, "--grid", "lr=0.5,1,2,3,4", "--seeds", "0-1"]
-    argv += ["--db", str(db), "--scheduler", cluster.address, "--timeout", "2"]
-    try:
-        cluster.up(workers=1)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "digitnet", *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
-            cluster.procs["worker0"].send_signal(signal.SIGKILL)
-            out, err = proc.communicate(timeout=60)
-        finally:
-            proc.kill()
-            proc.wait(timeout=10)
-    finally:
-        cluster.stop()
+    proc, out, err, db, _, _ = _lose_the_only_worker(env, tmp_path, "2", newcomer=False)
     assert proc.returncode == 1
     assert err.strip().splitlines() == [
         "digitnet: error: the sweep's data was lost with its workers and no worker came to "

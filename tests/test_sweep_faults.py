@@ -23,7 +23,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sweep_helpers import DaskCluster, count_rows, digest, digitnet, sweep_env, wait_for
+from sweep_helpers import (
+    DaskCluster,
+    count_rows,
+    digest,
+    digitnet,
+    start_digitnet,
+    sweep_env,
+    wait_for,
+)
 
 from digitnet.errors import DigitnetError
 from digitnet.sweep import store
@@ -530,13 +538,7 @@ def test_sigterm_stops_a_sweep_as_ctrl_c_does(env, tmp_path):
     db = tmp_path / "term.db"
     argv = ["sweep", "run", "--layers", "784,100,10", "--epochs", "3", "--batch-size", "10"]
     argv += ["--grid", "lr=0.5,1,2,3", "--seeds", "0-3", "--workers", "2", "--db", str(db)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digitnet", *argv],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_digitnet(argv, env)
     try:
         wait_for(lambda: count_rows(db) >= 1, 60, "the first run")
         workers = _children(proc.pid)

@@ -511,7 +511,7 @@ def tuning_section(results_dir: Path) -> list[str]:
         r = json.loads(path.read_text())
         t = {k: v for k, v in r["recipe"]["training"].items() if k != "seed"}
         aug = json.dumps(r["recipe"]["augment"])
-        network = {k: v for k, v in r["recipe"]["network"].items() if k == "sizes"}
+        network = {k: v for k, v in r["recipe"]["network"].items() if k in ("sizes", "activation")}
         val = (
             pct(r["final_validation_accuracy"])
             if held_out(r["recipe"])
@@ -530,7 +530,7 @@ def tuning_section(results_dir: Path) -> list[str]:
         "Runs on the way to the presets (`results/tuning/`), each from the preset of its row with "
         "the options shown, seed 0; most ran beside other jobs, so their times are only rough.",
         "",
-        "| run | from preset | layers | training | augmentation | validation | "
+        "| run | from preset | network | training | augmentation | validation | "
         "first epoch at 99.0% validation | training time |",
         "| --- | --- | --- | --- | --- | ---: | ---: | ---: |",
         *rows,
